@@ -1,0 +1,31 @@
+"""Settings the agent library needs, passed in by the caller (never read from the environment here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    gemini_api_key: str | None = None
+    gemini_base_url: str | None = None
+    gemini_chat_model: str = "gemini-2.5-flash"
+    gemini_embedding_model: str = "gemini-embedding-001"
+    embedding_dim: int = 768
+    pinecone_api_key: str | None = None
+    pinecone_index_host: str | None = None
+    redis_url: str | None = None
+    llm_timeout_seconds: float = 60.0
+    embed_timeout_seconds: float = 30.0
+    chunk_tokens: int = 450
+    chunk_overlap_tokens: int = 60
+    max_pdf_pages: int = 2000
+    parse_timeout_seconds: float = 120.0
+
+    @property
+    def uses_gemini(self) -> bool:
+        return bool(self.gemini_api_key)
+
+    @property
+    def uses_pinecone(self) -> bool:
+        return bool(self.pinecone_api_key and self.pinecone_index_host)
