@@ -21,6 +21,15 @@ class AgentSettings:
     chunk_overlap_tokens: int = 60
     max_pdf_pages: int = 2000
     parse_timeout_seconds: float = 120.0
+    # Parsers refuse bigger inputs; the app enforces its own upload limit before this.
+    max_document_bytes: int = 20 * 1024 * 1024
+    # The local embedder hashes features into this many dimensions (see embeddings/local.py).
+    local_embedding_dim: int = 512
+    # Provider retries inside one call; after the last attempt a TransientError lets the
+    # caller's task retry later instead.
+    embed_max_attempts: int = 5
+    embed_retry_initial_seconds: float = 0.5
+    embed_retry_max_seconds: float = 20.0
 
     @property
     def uses_gemini(self) -> bool:
