@@ -91,3 +91,25 @@ class StreamChunk:
     delta: str = ""
     usage: Usage | None = None
     finish_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContextBlock:
+    """One retrieved passage as numbered in the prompt: `[number]` is how answers cite it."""
+
+    number: int
+    text: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Grounding:
+    """The structured inputs behind a RAG prompt.
+
+    The prompt already renders all of this as text, so a model that reads the prompt can
+    ignore it; the extractive answerer cannot read prose instructions and works from this.
+    """
+
+    question: str
+    blocks: tuple[ContextBlock, ...] = ()
+    selected_text: str | None = None
