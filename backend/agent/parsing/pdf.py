@@ -1,0 +1,111 @@
+"""PDF text extraction with pypdf: per-page text, bounded in pages, decoding work and time."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from pypdf import PdfReader, PasswordType, apply_configuration
+from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+from agent.errors import ParseError
+from agent.parsing._limits import NO_TEXT, MAX_PAGE_CHARS, Deadline, StepTimeout, clean_text, time_limit
+from agent.types import Page, ParsedDocument
+
+logger = logging.getLogger(__name__)
+
+# Tighter than pypdf's defaults (75 MB per stream): text pages never need that much, and a
+# decompression bomb should fail fast. jbig2dec is disabled so parsing never shells out.
+_LIMITS = {
+    "zlib_maximum_output_length": 32_000_000,
+    "lzw_maximum_output_length": 32_000_000,
+    "run_length_maximum_output_length": 32_000_000,
+    "array_based_stream_maximum_output_length": 32_000_000,
+    "brotli_maximum_output_length": 32_000_000,
+    "image_maximum_buffer_size": 32_000_000,
+    "jbig2dec_binary": None,
+}
+_PAGE_SECONDS = 20.0
+
+
+class PdfParser:
+    def __init__(self, *, max_pages: int = 2000, timeout_seconds: float = 120.0) -> None:
+        self.max_pages = max_pages
+        self.timeout_seconds = timeout_seconds
+
+    def parse(self, data: bytes) -> ParsedDocument:
+        deadline = Deadline(self.timeout_seconds)
+        with apply_configuration(**_LIMITS):
+            reader = _open(data)
+            _unlock(reader)
+            count = _page_count(reader)
+            if count > self.max_pages:
+                raise ParseError(f"PDF has {count} pages; the limit is {self.max_pages} pages")
+            pages = [Page(number, text) for number, text in self._extract(reader, count, deadline)]
+        if not pages:
+            raise ParseError(NO_TEXT)
+        return ParsedDocument(pages=pages, title=_title(reader))
+
+    def _extract(self, reader: PdfReader, count: int, deadline: Deadline):
+        """Yield (number, text) for pages with text; a page that fails is skipped, not fatal."""
+        for index in range(count):
+            deadline.check()
+            try:
+                with time_limit(min(_PAGE_SECONDS, max(deadline.remaining(), 0.01))):
+                    raw = reader.pages[index].extract_text()
+            except StepTimeout:
+                logger.warning("pdf page %d: text extraction timed out", index + 1)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one bad page must not fail the file
+                logger.warning("pdf page %d: %s", index + 1, _reason(exc))
+                continue
+            text = clean_text(raw[:MAX_PAGE_CHARS])
+            if text:
+                yield index + 1, text
+
+
+def _open(data: bytes) -> PdfReader:
+    try:
+        return PdfReader(io.BytesIO(data))
+    except (PdfReadError, ValueError, TypeError, KeyError, AttributeError, IndexError,
+            RecursionError, OSError, AssertionError) as exc:
+        raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
+
+
+def _unlock(reader: PdfReader) -> None:
+    """Open files that are encrypted with an empty user password; refuse the rest."""
+    if not reader.is_encrypted:
+        return
+    try:
+        unlocked = reader.decrypt("") != PasswordType.NOT_DECRYPTED
+    except (DependencyError, NotImplementedError) as exc:
+        raise ParseError("PDF uses an unsupported encryption method") from exc
+    except Exception as exc:  # noqa: BLE001 - a broken encryption dictionary
+        raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
+    if not unlocked:
+        raise ParseError("PDF is password-protected")
+
+
+def _page_count(reader: PdfReader) -> int:
+    try:
+        return len(reader.pages)
+    except FileNotDecryptedError as exc:
+        raise ParseError("PDF is password-protected") from exc
+    except Exception as exc:  # noqa: BLE001 - a broken page tree
+        raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
+
+
+def _title(reader: PdfReader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:  # noqa: BLE001 - metadata is optional; never fail the document on it
+        return None
+    if not title:
+        return None
+    return clean_text(str(title))[:300] or None
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, single-line reason for the owner; the full error goes to the logs."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:120]
