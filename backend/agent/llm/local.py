@@ -1,0 +1,212 @@
+"""The embedded-default answerer: no language model, it quotes the passages that answer best.
+
+It reads the question and the numbered context blocks from `Grounding` (a prompt's prose
+instructions mean nothing to it), scores each sentence of each block by lexical overlap with
+the question, and quotes the best ones in document order, cited as `[n]`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+
+from agent.types import (
+    ChatMessage,
+    ContextBlock,
+    Generation,
+    GenerationConfig,
+    Grounding,
+    StreamChunk,
+    Usage,
+)
+
+PREAMBLE = "I'm running without a language model, so here is what the documents say:"
+NO_DOCUMENTS = (
+    "I'm running without a language model, so I can only answer by quoting this bot's "
+    "documents, and there are none to quote for this message."
+)
+
+_STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers him his how i if in into is it its itself just me more
+    most my no nor not now of off on once only or other our ours out over own please same she
+    should so some such tell than that the their theirs them then there these they this those
+    through to too under until up very was we were what when where which while who whom why
+    will with would you your yours""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+# A sentence ends at . ! or ? followed by space and something that can start a sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_MIN_SENTENCE_WORDS = 3
+# Sentences scoring below this share of the best one are noise next to it.
+_RELATIVE_CUTOFF = 0.35
+# Each step down the retrieval ranking costs this much of a sentence's score.
+_RANK_DECAY = 0.15
+_QUESTION_WEIGHT, _SELECTION_WEIGHT = 1.0, 0.5
+
+
+def approx_tokens(text: str) -> int:
+    """A deterministic token estimate (about four characters per token, as for English BPE)."""
+    return math.ceil(len(text) / 4)
+
+
+async def stream_words(text: str, usage: Usage) -> AsyncIterator[StreamChunk]:
+    """Stream `text` a word at a time (each delta keeps its trailing space), then the usage."""
+    for word in re.findall(r"\S+\s*", text):
+        yield StreamChunk(delta=word)
+    yield StreamChunk(usage=usage, finish_reason="stop")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, accent-folded, stemmed content words, in order."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return [_stem(w) for w in _WORD.findall(folded) if w not in _STOPWORDS]
+
+
+def _stem(word: str) -> str:
+    """Light suffix stripping, enough that "refunds"/"refunded"/"refund" meet."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix, min_len in (("ing", 6), ("ed", 5), ("ly", 6)):
+        if word.endswith(suffix) and len(word) >= min_len:
+            stem = word[: -len(suffix)]
+            # "shipped" -> "shipp" -> "ship"
+            return stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:]))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage; line breaks end sentences too (lists, headings, tables)."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return sentences
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    block: int  # the block's number, as cited
+    position: int  # the sentence's index inside its block
+    text: str
+    score: float
+
+
+class LocalAnswerer:
+    provider = "local"
+
+    def __init__(self, *, max_sentences: int = 4, max_chars: int = 1200) -> None:
+        self._max_sentences = max_sentences
+        self._max_chars = max_chars
+
+    async def generate(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        system: str,
+        config: GenerationConfig,
+        grounding: Grounding | None = None,
+    ) -> Generation:
+        text = self.answer_text(grounding)
+        return Generation(text=text, usage=estimate_usage(system, messages, text), finish_reason="stop")
+
+    async def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        system: str,
+        config: GenerationConfig,
+        grounding: Grounding | None = None,
+    ) -> AsyncIterator[StreamChunk]:
+        text = self.answer_text(grounding)
+        async for chunk in stream_words(text, estimate_usage(system, messages, text)):
+            yield chunk
+
+    def answer_text(self, grounding: Grounding | None) -> str:
+        if grounding is None or not grounding.blocks:
+            return NO_DOCUMENTS
+        chosen = self._select(grounding) or self._opening_of_best_block(grounding.blocks)
+        paragraphs = []
+        for number in sorted({c.block for c in chosen}):
+            quoted = " ".join(c.text for c in sorted(chosen, key=lambda c: c.position) if c.block == number)
+            paragraphs.append(f"{quoted} [{number}]")
+        return "\n\n".join([PREAMBLE, *paragraphs])
+
+    def _select(self, grounding: Grounding) -> list[_Candidate]:
+        """The best-scoring sentences that fit the budget; empty when no sentence matches."""
+        candidates = [c for c in _score_sentences(grounding) if c.score > 0]
+        if not candidates:
+            return []
+        candidates.sort(key=lambda c: (-c.score, c.block, c.position))
+        floor = candidates[0].score * _RELATIVE_CUTOFF
+        chosen: list[_Candidate] = []
+        used = 0
+        for candidate in candidates:
+            if candidate.score < floor or len(chosen) == self._max_sentences:
+                break
+            if chosen and used + len(candidate.text) > self._max_chars:
+                continue
+            chosen.append(candidate)
+            used += len(candidate.text)
+        return chosen
+
+    def _opening_of_best_block(self, blocks: Sequence[ContextBlock]) -> list[_Candidate]:
+        """Retrieval judged block 1 relevant even without shared words (semantic embeddings)."""
+        first = blocks[0]
+        chosen, used = [], 0
+        for position, sentence in enumerate(split_sentences(first.text)[:2]):
+            if chosen and used + len(sentence) > self._max_chars:
+                break
+            chosen.append(_Candidate(first.number, position, sentence, 0.0))
+            used += len(sentence)
+        return chosen
+
+
+def _score_sentences(grounding: Grounding) -> Iterable[_Candidate]:
+    weights = _query_weights(grounding)
+    question_bigrams = _bigrams(terms(grounding.question))
+    idf = _idf(grounding.blocks)
+    for rank, block in enumerate(grounding.blocks):
+        prior = 1.0 / (1.0 + _RANK_DECAY * rank)
+        for position, sentence in enumerate(split_sentences(block.text)):
+            words = terms(sentence)
+            if len(sentence.split()) < _MIN_SENTENCE_WORDS or not words:
+                continue
+            overlap = sum(idf.get(t, 0.0) * weights[t] for t in set(words) if t in weights)
+            bonus = sum(idf.get(a, 0.0) + idf.get(b, 0.0) for a, b in question_bigrams & _bigrams(words)) / 2
+            # Long run-on "sentences" (tables, unpunctuated text) match by sheer size.
+            length_penalty = 1.0 + max(0, len(words) - 30) / 30
+            yield _Candidate(block.number, position, sentence, prior * (overlap + bonus) / length_penalty)
+
+
+def _query_weights(grounding: Grounding) -> dict[str, float]:
+    """Question words count fully; words of the visitor's highlighted text count half."""
+    weights = {t: _SELECTION_WEIGHT for t in terms(grounding.selected_text or "")}
+    weights.update({t: _QUESTION_WEIGHT for t in terms(grounding.question)})
+    return weights
+
+
+def _idf(blocks: Sequence[ContextBlock]) -> dict[str, float]:
+    """BM25-style IDF over the given blocks: words found in every block still count a little."""
+    document_frequency: dict[str, int] = {}
+    for block in blocks:
+        for term in set(terms(block.text)):
+            document_frequency[term] = document_frequency.get(term, 0) + 1
+    n = len(blocks)
+    return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in document_frequency.items()}
+
+
+def estimate_usage(system: str, messages: Sequence[ChatMessage], text: str) -> Usage:
+    prompt = approx_tokens(system) + sum(approx_tokens(m.content) for m in messages)
+    return Usage(prompt_tokens=prompt, completion_tokens=approx_tokens(text))
