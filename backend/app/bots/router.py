@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.bots import service
+from app.bots.dependencies import OwnedBot
+from app.bots.schemas import BotCreate, BotPublic, BotUpdate
+from app.core.db import SessionDep
+from app.core.pagination import Page, PageParamsDep
+from app.users.dependencies import CurrentUser
+
+router = APIRouter(prefix="/bots", tags=["bots"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=BotPublic)
+async def create_bot(data: BotCreate, user: CurrentUser, session: SessionDep) -> BotPublic:
+    """Create a bot. It gets a random `public_key` for the widget."""
+    return BotPublic.model_validate(await service.create(session, user, data))
+
+
+@router.get("", response_model=Page[BotPublic])
+async def list_bots(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[BotPublic]:
+    """Your bots, newest first."""
+    bots, total = await service.list_for_owner(session, user, page)
+    return Page[BotPublic](items=[BotPublic.model_validate(b) for b in bots], total=total, **page.model_dump())
+
+
+@router.get("/{bot_id}", response_model=BotPublic)
+async def get_bot(bot: OwnedBot) -> BotPublic:
+    """One of your bots."""
+    return BotPublic.model_validate(bot)
+
+
+@router.patch("/{bot_id}", response_model=BotPublic)
+async def update_bot(data: BotUpdate, bot: OwnedBot, session: SessionDep) -> BotPublic:
+    """Change some fields of a bot."""
+    return BotPublic.model_validate(await service.update(session, bot, data))
+
+
+@router.delete("/{bot_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_bot(bot: OwnedBot, session: SessionDep) -> None:
+    """Delete a bot with its documents, vectors and conversations."""
+    await service.delete(session, bot)
+
+
+@router.post("/{bot_id}/rotate-public-key", response_model=BotPublic)
+async def rotate_public_key(bot: OwnedBot, session: SessionDep) -> BotPublic:
+    """Issue a new public key; widgets using the old one stop working."""
+    return BotPublic.model_validate(await service.rotate_public_key(session, bot))

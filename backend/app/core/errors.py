@@ -1,0 +1,145 @@
+"""Domain errors and the one error envelope every error path answers with.
+
+Services raise `AppError` subclasses (never HTTPException); the handlers here map
+them, validation errors, unknown routes and crashes to
+`{"error": {"code", "message", "details", "request_id"}}`.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    message: ClassVar[str] = "The request could not be processed."
+    # Keep the transaction's work although the request fails (e.g. revoking a token family).
+    commit_on_raise: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or type(self).message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    message = "Conflict."
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "not_authenticated"
+    message = "Authentication required."
+
+    def __init__(self, message: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kw)
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    message = "You are not allowed to do this."
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+    message = "Too many requests. Try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(
+            message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)}
+        )
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    message = "The service is temporarily unavailable."
+
+
+def request_id_of(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def error_response(
+    request: Request,
+    status_code: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    rid = request_id_of(request)
+    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": rid}}
+    all_headers = {**(headers or {}), **({"X-Request-ID": rid} if rid else {})}
+    return JSONResponse(body, status_code=status_code, headers=all_headers)
+
+
+async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+    return error_response(request, exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors)
+    message = f"Invalid request: check {fields}." if fields else "Invalid request."
+    return error_response(request, 422, "validation_error", message, {"errors": errors})
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
+    415: "unsupported_media_type", 429: "rate_limited",
+}
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else ""
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
+    if exc.status_code == 404 and message == "Not Found.":
+        message = "No such route."
+    return error_response(request, exc.status_code, code, message, headers=dict(exc.headers or {}))
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return error_response(request, 500, "internal_error", "Something went wrong on our side.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,58 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.api import api_router
+from app.core.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging, get_logger
+from app.core.metrics import MetricsMiddleware, metrics_response
+from app.core.middleware import RequestIdMiddleware
+from app.core.runtime import Runtime
+
+log = get_logger("chatsphere")
+
+DESCRIPTION = """Self-hostable backend for document-grounded chatbots.
+
+Authenticate with **Authorize**: log in with your email as `username`, or paste an API key.
+Every error answers `{"error": {"code", "message", "details", "request_id"}}`."""
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else get_settings())
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for part, mode in settings.modes().items():
+            log.info("mode", part=part, mode=mode)
+        yield
+        if runtime is None:
+            await app.state.runtime.aclose()
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="ChatSphere", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.runtime = runtime or Runtime(settings)
+    settings.resolved_secret_key  # generate it now, not on the first login
+
+    install_error_handlers(app)
+    app.include_router(api_router)
+    app.add_route("/metrics", metrics_response, include_in_schema=False)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    return app

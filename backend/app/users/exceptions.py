@@ -1,0 +1,40 @@
+from app.core.errors import AppError, Conflict, NotFound, Unauthorized
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    message = "An account with this email already exists."
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "Email or password is incorrect."
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+    message = "The token is invalid or has expired."
+
+
+class InvalidApiKey(Unauthorized):
+    code = "invalid_api_key"
+    message = "The API key is invalid or has been revoked."
+
+
+class InactiveUser(Unauthorized):
+    code = "inactive_user"
+    message = "This account is deactivated."
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "refresh_token_reused"
+    message = "This refresh token was already used; its session has been revoked. Log in again."
+    commit_on_raise = True  # the family revocation must persist
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    message = "API key not found."
+
+
+__all__ = ["AppError"]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.core.db import SessionDep
+from app.core.pagination import Page, PageParamsDep
+from app.core.runtime import RuntimeDep
+from app.users import service
+from app.users.dependencies import CurrentUser, client_ip
+from app.users.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    LoginRequest,
+    RefreshRequest,
+    TokenPair,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["users"])
+api_keys_router = APIRouter(prefix="/api-keys", tags=["api keys"])
+
+
+@auth_router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def register(data: UserCreate, session: SessionDep) -> UserPublic:
+    """Create an account. Emails are unique regardless of case."""
+    return UserPublic.model_validate(await service.register(session, data))
+
+
+async def _login(
+    request: Request, session: SessionDep, runtime: RuntimeDep, email: str, password: str
+) -> TokenPair:
+    rule = runtime.settings.login_rate_limit
+    message = "Too many login attempts. Try again later."
+    await runtime.rate_limiter.hit(rule, "login-ip", client_ip(request), message=message)
+    await runtime.rate_limiter.hit(rule, "login-email", service.normalize_email(email), message=message)
+    user = await service.authenticate(session, email, password)
+    return await service.issue_tokens(session, user, runtime.settings)
+
+
+@auth_router.post("/login", response_model=TokenPair)
+async def login(data: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep) -> TokenPair:
+    """Log in with JSON; returns an access token and a rotating refresh token."""
+    return await _login(request, session, runtime, data.email, data.password)
+
+
+@auth_router.post("/token", response_model=TokenPair)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> TokenPair:
+    """OAuth2 password form (`username` is the email), for the Authorize button in /docs."""
+    return await _login(request, session, runtime, form.username, form.password)
+
+
+@auth_router.post("/refresh", response_model=TokenPair)
+async def refresh(data: RefreshRequest, session: SessionDep, runtime: RuntimeDep) -> TokenPair:
+    """Trade a refresh token for a new pair. Reusing an old one revokes its whole session."""
+    return await service.rotate_refresh_token(session, data.refresh_token, runtime.settings)
+
+
+@users_router.get("/me", response_model=UserPublic)
+async def read_me(user: CurrentUser) -> UserPublic:
+    """The signed-in account."""
+    return UserPublic.model_validate(user)
+
+
+@users_router.patch("/me", response_model=UserPublic)
+async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
+    """Change your name, or your password (with `current_password`; other sessions end)."""
+    return UserPublic.model_validate(await service.update_user(session, user, data))
+
+
+@api_keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(data: ApiKeyCreate, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
+    """Create an API key for `X-API-Key`. The key is returned once; only its hash is stored."""
+    api_key, key = await service.create_api_key(session, user, data)
+    return ApiKeyCreated.model_validate({**ApiKeyPublic.model_validate(api_key).model_dump(), "key": key})
+
+
+@api_keys_router.get("", response_model=Page[ApiKeyPublic])
+async def list_api_keys(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[ApiKeyPublic]:
+    """Your active API keys (prefix only)."""
+    items, total = await service.list_api_keys(session, user, page)
+    return Page[ApiKeyPublic](
+        items=[ApiKeyPublic.model_validate(k) for k in items], total=total, **page.model_dump()
+    )
+
+
+@api_keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke an API key; it stops working at once."""
+    await service.revoke_api_key(session, user, key_id)
