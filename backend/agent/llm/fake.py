@@ -6,11 +6,11 @@ can see what reached the model; `calls` records every request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.llm.local import estimate_usage, stream_words
-from agent.types import ChatMessage, Generation, GenerationConfig, Grounding, StreamChunk
+from agent.llm.local import InstantLLM
+from agent.types import ChatMessage, GenerationConfig, Grounding
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,37 +21,14 @@ class FakeCall:
     grounding: Grounding | None
 
 
-class FakeLLM:
+class FakeLLM(InstantLLM):
     provider = "fake"
 
     def __init__(self, reply: str | None = None) -> None:
         self.reply = reply
         self.calls: list[FakeCall] = []
 
-    async def generate(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        system: str,
-        config: GenerationConfig,
-        grounding: Grounding | None = None,
-    ) -> Generation:
-        text = self._answer(messages, system, config, grounding)
-        return Generation(text=text, usage=estimate_usage(system, messages, text), finish_reason="stop")
-
-    async def stream(
-        self,
-        messages: Sequence[ChatMessage],
-        *,
-        system: str,
-        config: GenerationConfig,
-        grounding: Grounding | None = None,
-    ) -> AsyncIterator[StreamChunk]:
-        text = self._answer(messages, system, config, grounding)
-        async for chunk in stream_words(text, estimate_usage(system, messages, text)):
-            yield chunk
-
-    def _answer(
+    def compose(
         self,
         messages: Sequence[ChatMessage],
         system: str,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
+from agent.chunking import count_tokens
+from agent.embeddings._lexical import STOPWORDS, stem, tokenize
 from agent.types import (
     ChatMessage,
     ContextBlock,
@@ -29,16 +30,6 @@ NO_DOCUMENTS = (
     "documents, and there are none to quote for this message."
 )
 
-_STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be because been before being
-    below between both but by can could did do does doing down during each few for from further
-    had has have having he her here hers him his how i if in into is it its itself just me more
-    most my no nor not now of off on once only or other our ours out over own please same she
-    should so some such tell than that the their theirs them then there these they this those
-    through to too under until up very was we were what when where which while who whom why
-    will with would you your yours""".split()
-)
-_WORD = re.compile(r"[a-z0-9]+")
 # A sentence ends at . ! or ? followed by space and something that can start a sentence.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _MIN_SENTENCE_WORDS = 3
@@ -49,11 +40,6 @@ _RANK_DECAY = 0.15
 _QUESTION_WEIGHT, _SELECTION_WEIGHT = 1.0, 0.5
 
 
-def approx_tokens(text: str) -> int:
-    """A deterministic token estimate (about four characters per token, as for English BPE)."""
-    return math.ceil(len(text) / 4)
-
-
 async def stream_words(text: str, usage: Usage) -> AsyncIterator[StreamChunk]:
     """Stream `text` a word at a time (each delta keeps its trailing space), then the usage."""
     for word in re.findall(r"\S+\s*", text):
@@ -62,25 +48,8 @@ async def stream_words(text: str, usage: Usage) -> AsyncIterator[StreamChunk]:
 
 
 def terms(text: str) -> list[str]:
-    """Lower-cased, accent-folded, stemmed content words, in order."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return [_stem(w) for w in _WORD.findall(folded) if w not in _STOPWORDS]
-
-
-def _stem(word: str) -> str:
-    """Light suffix stripping, enough that "refunds"/"refunded"/"refund" meet."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    for suffix, min_len in (("ing", 6), ("ed", 5), ("ly", 6)):
-        if word.endswith(suffix) and len(word) >= min_len:
-            stem = word[: -len(suffix)]
-            # "shipped" -> "shipp" -> "ship"
-            return stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    """Stemmed content words, in order: the same normalisation the local embedder uses."""
+    return [stem(w) for w in tokenize(text) if w not in STOPWORDS]
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
@@ -103,12 +72,19 @@ class _Candidate:
     score: float
 
 
-class LocalAnswerer:
-    provider = "local"
+class InstantLLM:
+    """An LLM that computes its whole answer at once, then streams it a word at a time."""
 
-    def __init__(self, *, max_sentences: int = 4, max_chars: int = 1200) -> None:
-        self._max_sentences = max_sentences
-        self._max_chars = max_chars
+    provider: str
+
+    def compose(
+        self,
+        messages: Sequence[ChatMessage],
+        system: str,
+        config: GenerationConfig,
+        grounding: Grounding | None,
+    ) -> str:
+        raise NotImplementedError
 
     async def generate(
         self,
@@ -118,7 +94,7 @@ class LocalAnswerer:
         config: GenerationConfig,
         grounding: Grounding | None = None,
     ) -> Generation:
-        text = self.answer_text(grounding)
+        text = self.compose(messages, system, config, grounding)
         return Generation(text=text, usage=estimate_usage(system, messages, text), finish_reason="stop")
 
     async def stream(
@@ -129,9 +105,26 @@ class LocalAnswerer:
         config: GenerationConfig,
         grounding: Grounding | None = None,
     ) -> AsyncIterator[StreamChunk]:
-        text = self.answer_text(grounding)
+        text = self.compose(messages, system, config, grounding)
         async for chunk in stream_words(text, estimate_usage(system, messages, text)):
             yield chunk
+
+
+class LocalAnswerer(InstantLLM):
+    provider = "local"
+
+    def __init__(self, *, max_sentences: int = 4, max_chars: int = 1200) -> None:
+        self._max_sentences = max_sentences
+        self._max_chars = max_chars
+
+    def compose(
+        self,
+        messages: Sequence[ChatMessage],
+        system: str,
+        config: GenerationConfig,
+        grounding: Grounding | None,
+    ) -> str:
+        return self.answer_text(grounding)
 
     def answer_text(self, grounding: Grounding | None) -> str:
         if grounding is None or not grounding.blocks:
@@ -208,5 +201,6 @@ def _idf(blocks: Sequence[ContextBlock]) -> dict[str, float]:
 
 
 def estimate_usage(system: str, messages: Sequence[ChatMessage], text: str) -> Usage:
-    prompt = approx_tokens(system) + sum(approx_tokens(m.content) for m in messages)
-    return Usage(prompt_tokens=prompt, completion_tokens=approx_tokens(text))
+    """A deterministic estimate: there is no tokenizer to ask."""
+    prompt = count_tokens(system) + sum(count_tokens(m.content) for m in messages)
+    return Usage(prompt_tokens=prompt, completion_tokens=count_tokens(text))

@@ -88,3 +88,18 @@ async def test_stream_is_word_by_word_and_matches_generate():
 
 async def test_answers_are_deterministic():
     assert await ask("refund window?") == await ask("refund window?")
+
+
+async def test_fake_llm_names_the_question_and_cites_what_it_was_given():
+    from agent.llm.fake import FakeLLM
+
+    llm = FakeLLM()
+    grounding = Grounding(question="refund window?", blocks=STORE_BLOCKS[:2])
+    messages = [ChatMessage("user", "prompt text")]
+
+    whole = await llm.generate(messages, system="s", config=CONFIG, grounding=grounding)
+    streamed = [c async for c in llm.stream(messages, system="s", config=CONFIG, grounding=grounding)]
+
+    assert whole.text == "Answer to: refund window? [1] [2]"
+    assert "".join(c.delta for c in streamed) == whole.text
+    assert len(llm.calls) == 2 and llm.calls[0].grounding == grounding

@@ -1,0 +1,239 @@
+"""The RAG agent: retrieve a bot's passages, build the prompt, ask the LLM, return cited sources.
+
+A pure library: the embedder, vector store and LLM are injected, and chunk text comes back
+through a caller-supplied `resolve` callback, because the vector store only keeps small
+metadata and the app keeps chunk text in its database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from agent import prompts
+from agent.embeddings.base import Embedder
+from agent.errors import EmbeddingModelMismatch
+from agent.llm.base import LLM
+from agent.llm.local import stream_words
+from agent.types import (
+    ChatMessage,
+    ContextBlock,
+    EmbeddingTask,
+    GenerationConfig,
+    Grounding,
+    StreamChunk,
+    Usage,
+)
+from agent.vectorstores.base import VectorStore
+
+DEFAULT_FALLBACK = "Sorry, I couldn't find anything about that in my documents."
+
+# Cosine scores below these are treated as "not relevant". The local hashed bag-of-words
+# embedder scores unrelated text around 0 (noise ~0.04 at 512 dims) and a shared content
+# word from ~0.1 up. Gemini embeddings score even unrelated text around 0.4-0.5, so its
+# floor is higher. Callers can pass their own `min_score` to RagAgent.
+DEFAULT_MIN_SCORES: Mapping[str, float] = {"local": 0.10, "gemini": 0.55}
+
+
+def default_min_score(embedding_provider: str) -> float:
+    return DEFAULT_MIN_SCORES.get(embedding_provider, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BotProfile:
+    """What the agent needs to know about a bot; the app builds it from its bot row."""
+
+    namespace: str
+    embedding_model: str
+    system_prompt: str = ""
+    fallback_message: str = DEFAULT_FALLBACK
+    temperature: float = 0.2
+    top_k: int = 5
+    agent_type: Literal["rag", "chat"] = "rag"
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkInfo:
+    """What the app's database knows about a chunk, looked up by its vector id."""
+
+    chunk_id: str
+    document_id: str
+    document_name: str
+    chunk_index: int
+    text: str
+    page: int | None = None
+
+
+# Vector ids -> chunks. Ids the app no longer knows (a document deleted mid-query) are left out.
+ChunkResolver = Callable[[Sequence[str]], Awaitable[Mapping[str, ChunkInfo]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A retrieved chunk, numbered as the prompt and the answer's citations number it."""
+
+    number: int
+    chunk_id: str
+    document_id: str
+    document_name: str
+    chunk_index: int
+    page: int | None
+    score: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RagAnswer:
+    text: str
+    sources: list[Source]
+    usage: Usage
+    used_fallback: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SourcesEvent:
+    """First event of `RagAgent.stream`: what the answer is based on."""
+
+    sources: list[Source]
+    used_fallback: bool
+
+
+# `stream` yields one SourcesEvent, then StreamChunks; the last chunk carries the usage.
+RagEvent = SourcesEvent | StreamChunk
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sources: list[Source]
+    messages: list[ChatMessage]
+    system: str
+    config: GenerationConfig
+    grounding: Grounding
+
+
+class RagAgent:
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        llm: LLM,
+        *,
+        min_score: float | None = None,
+        history_window: int = prompts.HISTORY_WINDOW,
+        max_output_tokens: int = 1024,
+    ) -> None:
+        self.embedder = embedder
+        self.store = store
+        self.llm = llm
+        self.min_score = default_min_score(embedder.provider) if min_score is None else min_score
+        self._history_window = history_window
+        self._max_output_tokens = max_output_tokens
+
+    async def retrieve(
+        self,
+        bot: BotProfile,
+        query: str,
+        *,
+        resolve: ChunkResolver,
+        top_k: int | None = None,
+        min_score: float | None = None,
+    ) -> list[Source]:
+        """The bot's best chunks for `query`, best first, numbered from 1.
+
+        `min_score` overrides the agent's floor; retrieval testing may pass -1 to see every hit.
+        """
+        if bot.embedding_model != self.embedder.model:
+            raise EmbeddingModelMismatch(
+                "This bot's documents were indexed with a different embedding model. "
+                "Reindex its documents to search them.",
+                detail=f"bot={bot.embedding_model!r} embedder={self.embedder.model!r}",
+            )
+        floor = self.min_score if min_score is None else min_score
+        [vector] = await self.embedder.embed([query], EmbeddingTask.QUERY)
+        matches = await self.store.query(bot.namespace, vector, top_k or bot.top_k)
+        strong = [m for m in sorted(matches, key=lambda m: -m.score) if m.score >= floor]
+        if not strong:
+            return []
+        chunks = await resolve([m.id for m in strong])
+        found = [(m, chunks[m.id]) for m in strong if m.id in chunks]
+        return [_source(number, match.score, info) for number, (match, info) in enumerate(found, 1)]
+
+    async def answer(
+        self,
+        bot: BotProfile,
+        question: str,
+        *,
+        resolve: ChunkResolver,
+        history: Sequence[ChatMessage] = (),
+        selected_text: str | None = None,
+    ) -> RagAnswer:
+        plan = await self._plan(bot, question, history, selected_text, resolve)
+        if plan is None:
+            return RagAnswer(bot.fallback_message, [], Usage(), used_fallback=True)
+        generation = await self.llm.generate(
+            plan.messages, system=plan.system, config=plan.config, grounding=plan.grounding
+        )
+        return RagAnswer(generation.text, plan.sources, generation.usage, used_fallback=False)
+
+    async def stream(
+        self,
+        bot: BotProfile,
+        question: str,
+        *,
+        resolve: ChunkResolver,
+        history: Sequence[ChatMessage] = (),
+        selected_text: str | None = None,
+    ) -> AsyncIterator[RagEvent]:
+        plan = await self._plan(bot, question, history, selected_text, resolve)
+        if plan is None:
+            yield SourcesEvent([], used_fallback=True)
+            async for chunk in stream_words(bot.fallback_message, Usage()):
+                yield chunk
+            return
+        yield SourcesEvent(plan.sources, used_fallback=False)
+        async for chunk in self.llm.stream(
+            plan.messages, system=plan.system, config=plan.config, grounding=plan.grounding
+        ):
+            yield chunk
+
+    async def _plan(
+        self,
+        bot: BotProfile,
+        question: str,
+        history: Sequence[ChatMessage],
+        selected_text: str | None,
+        resolve: ChunkResolver,
+    ) -> _Plan | None:
+        """Everything the LLM call needs, or None when a RAG bot has nothing relevant to say."""
+        grounded = bot.agent_type == "rag"
+        sources = await self.retrieve(bot, question, resolve=resolve) if grounded else []
+        if grounded and not sources:
+            return None
+        blocks = tuple(ContextBlock(s.number, s.text, s.document_name) for s in sources)
+        turn = prompts.user_turn(question, blocks, selected_text)
+        return _Plan(
+            sources=sources,
+            messages=prompts.conversation(history, turn, self._history_window),
+            system=prompts.system_instruction(
+                bot.system_prompt, grounded=grounded, fallback_message=bot.fallback_message
+            ),
+            config=GenerationConfig(
+                model=bot.model, temperature=bot.temperature, max_output_tokens=self._max_output_tokens
+            ),
+            grounding=Grounding(question=question, blocks=blocks, selected_text=selected_text),
+        )
+
+
+def _source(number: int, score: float, info: ChunkInfo) -> Source:
+    return Source(
+        number=number,
+        chunk_id=info.chunk_id,
+        document_id=info.document_id,
+        document_name=info.document_name,
+        chunk_index=info.chunk_index,
+        page=info.page,
+        score=score,
+        text=info.text,
+    )
