@@ -1,6 +1,13 @@
 """Imports every domain's models so SQLAlchemy and Alembic see all tables."""
 
+import importlib
+import pkgutil
+from pathlib import Path
+
+_APP_DIR = Path(__file__).parent
+
 
 def load_all_models() -> None:
-    import app.bots.models  # noqa: F401
-    import app.users.models  # noqa: F401
+    for module in pkgutil.iter_modules([str(_APP_DIR)]):
+        if module.ispkg and (_APP_DIR / module.name / "models.py").exists():
+            importlib.import_module(f"app.{module.name}.models")

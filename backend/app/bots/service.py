@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bots.exceptions import BotNotFound
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
+from app.core import jobs
 from app.core.pagination import PageParams, paginate
 from app.users.models import User
 
@@ -71,3 +72,4 @@ async def delete(session: AsyncSession, bot: Bot) -> None:
         await hook(session, bot)
     await session.delete(bot)
     await session.flush()
+    jobs.enqueue(session, "bots.purge_vectors", str(bot.id))

@@ -11,7 +11,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from app.core.config import Settings, get_settings
 
-TASK_MODULES = ["app.documents.tasks", "app.bots.tasks"]
+TASK_MODULES = ["app.bots.tasks", "app.documents.tasks", "app.billing.tasks"]
 
 celery_app = Celery("chatsphere")
 

@@ -16,8 +16,8 @@ CHECK_TIMEOUT = 3.0
 
 
 async def _database(runtime: Runtime) -> None:
-    async with runtime.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    async with runtime.sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
 
 
 async def _broker(runtime: Runtime) -> None:

@@ -1,0 +1,21 @@
+# One image for the API, the worker and the beat scheduler; docker-compose picks the command.
+FROM python:3.11-slim AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /srv
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY backend/ ./backend/
+RUN useradd --create-home --uid 10001 chatsphere \
+    && mkdir -p /data && chown chatsphere /data
+USER chatsphere
+WORKDIR /srv/backend
+ENV DATA_DIR=/data PORT=8000
+EXPOSE 8000
+
+CMD ["sh", "-c", "exec uvicorn main:app --host 0.0.0.0 --port ${PORT} --proxy-headers --forwarded-allow-ips='*'"]

@@ -1,0 +1,77 @@
+"""Builds the providers from settings passed in: one obvious place that picks each mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent.chunking import Chunker
+from agent.embeddings.base import Embedder
+from agent.llm.base import LLM
+from agent.settings import AgentSettings
+from agent.vectorstores.base import VectorStore
+
+
+@dataclass
+class AgentProviders:
+    settings: AgentSettings
+    embedder: Embedder
+    vector_store: VectorStore
+    llm: LLM
+    chunker: Chunker
+    _closers: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for closer in self._closers:
+            await closer()
+
+
+def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedder, list[Any]]:
+    from agent.embeddings.cache import CachedEmbedder, RedisKeyValueCache, SqlKeyValueCache
+
+    inner: Embedder
+    if settings.uses_gemini:
+        from agent.embeddings.gemini import GeminiEmbedder
+
+        inner = GeminiEmbedder(settings)
+    else:
+        from agent.embeddings.local import LocalEmbedder
+
+        inner = LocalEmbedder(settings.local_embedding_dim)
+    cache = RedisKeyValueCache(settings.redis_url) if settings.redis_url else SqlKeyValueCache(engine)
+    closers = [cache.aclose] if hasattr(cache, "aclose") else []
+    return CachedEmbedder(inner, cache), closers
+
+
+def build_vector_store(settings: AgentSettings, engine: AsyncEngine) -> VectorStore:
+    if settings.uses_pinecone:
+        from agent.vectorstores.pinecone import PineconeVectorStore
+
+        return PineconeVectorStore(settings)
+    from agent.vectorstores.local import LocalVectorStore
+
+    return LocalVectorStore(engine)
+
+
+def build_llm(settings: AgentSettings) -> LLM:
+    if settings.uses_gemini:
+        from agent.llm.gemini import GeminiLLM
+
+        return GeminiLLM(settings)
+    from agent.llm.local import LocalAnswerer
+
+    return LocalAnswerer()
+
+
+def build_providers(settings: AgentSettings, engine: AsyncEngine) -> AgentProviders:
+    embedder, closers = build_embedder(settings, engine)
+    return AgentProviders(
+        settings=settings,
+        embedder=embedder,
+        vector_store=build_vector_store(settings, engine),
+        llm=build_llm(settings),
+        chunker=Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens),
+        _closers=closers,
+    )

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.config import Settings
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = Settings(_env_file=None, data_dir=tmp_path).resolved_secret_key
+    second = Settings(_env_file=None, data_dir=tmp_path).resolved_secret_key
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("secret", [None, "changeme", "secret", "short-but-random"])
+def test_production_refuses_placeholder_secrets(tmp_path, secret):
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None, data_dir=tmp_path, environment="production", secret_key=secret)
+
+
+def test_production_accepts_a_real_secret(tmp_path):
+    s = Settings(_env_file=None, data_dir=tmp_path, environment="production", secret_key="k" * 48)
+    assert s.resolved_secret_key == "k" * 48
+
+
+def test_environment_variables_use_spec_names(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/chat")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("MAX_UPLOAD_MB", "7")
+    s = Settings(_env_file=None, data_dir=tmp_path)
+    assert s.resolved_database_url == "postgresql+asyncpg://u:p@db:5432/chat"
+    assert s.cors_origins == ["https://a.example", "https://b.example"]
+    assert s.max_upload_bytes == 7 * 1024 * 1024
+
+
+def test_embedded_default_modes(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "GEMINI_API_KEY", "STRIPE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings(_env_file=None, data_dir=tmp_path)
+    modes = s.modes()
+    assert set(modes) == {"database", "queue", "cache", "embeddings", "vector_store", "llm", "billing"}
+    assert modes["database"].startswith("sqlite")
+    assert s.resolved_broker_url.startswith("sqla+sqlite:///")
+    assert modes["llm"] == "local extractive answerer"
+    assert modes["billing"].startswith("not configured")
+
+
+def test_modes_never_print_database_passwords(tmp_path):
+    s = Settings(_env_file=None, data_dir=tmp_path, database_url="postgresql://u:hunter2@db/chat")
+    assert "hunter2" not in s.modes()["database"]
