@@ -179,3 +179,46 @@ async def owner(make_user: UserFactory) -> dict[str, str]:
     return await make_user()
 
 
+
+
+# --- Committed ("live") mode -----------------------------------------------------------
+# For tests where work happens outside the request's transaction: the local vector store,
+# the embedding cache, Celery workers, concurrency. Rows are committed for real and every
+# table is emptied afterwards.
+
+
+async def _empty_all_tables(engine: AsyncEngine) -> None:
+    from agent import storage as agent_storage
+
+    load_all_models()
+    tables = [*reversed(Base.metadata.sorted_tables), *agent_storage.metadata.sorted_tables]
+    async with engine.begin() as conn:
+        for table in tables:
+            await conn.execute(table.delete())
+
+
+@pytest.fixture
+async def live_runtime(settings: Settings, engine: AsyncEngine):
+    rt = Runtime(settings, engine=engine)
+    yield rt
+    await rt.aclose()
+    await _empty_all_tables(engine)
+
+
+@pytest.fixture
+async def live_client(live_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(runtime=live_runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def make_live_user(live_client: httpx.AsyncClient) -> UserFactory:
+    async def make(email: str | None = None, password: str = "correct horse battery") -> dict[str, str]:
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+        body = {"email": email, "password": password, "full_name": "T"}
+        assert (await live_client.post("/api/v1/auth/register", json=body)).status_code == 201
+        r = await live_client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return make
