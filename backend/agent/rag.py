@@ -220,7 +220,9 @@ class RagAgent:
                 bot.system_prompt, grounded=grounded, fallback_message=bot.fallback_message
             ),
             config=GenerationConfig(
-                model=bot.model, temperature=bot.temperature, max_output_tokens=self._max_output_tokens
+                model=bot.model,
+                temperature=bot.temperature,
+                max_output_tokens=self._max_output_tokens,
             ),
             grounding=Grounding(question=question, blocks=blocks, selected_text=selected_text),
         )

@@ -24,7 +24,7 @@ from tenacity import (
     before_sleep_log,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential,
+    wait_exponential_jitter,
 )
 
 from agent.errors import AgentError, LLMBlocked, LLMError, LLMRateLimited, LLMTimeout
@@ -108,10 +108,7 @@ class GeminiLLM:
         text = _text_of(response)
         finish_reason = _finish_reason(response)
         if not text:
-            raise LLMError(
-                "The language model returned an empty answer.",
-                detail=f"gemini finish_reason={finish_reason}",
-            )
+            raise _empty_answer(finish_reason)
         return Generation(text=text, usage=_usage(response), finish_reason=finish_reason)
 
     async def stream(
@@ -125,7 +122,7 @@ class GeminiLLM:
         request = self._request(messages, system, config)
         with _translated_errors():
             responses, buffered = await self._with_retries(lambda: self._open_stream(*request))
-        usage, finish_reason = Usage(), None
+        usage, finish_reason, answered = Usage(), None, False
         try:
             with _translated_errors():
                 async for response in _chain(buffered, responses):
@@ -133,13 +130,19 @@ class GeminiLLM:
                     usage = _usage(response) if response.usage_metadata else usage
                     finish_reason = _finish_reason(response) or finish_reason
                     if text := _text_of(response):
+                        answered = True
                         yield StreamChunk(delta=text)
         finally:
             await responses.aclose()
+        if not answered:
+            raise _empty_answer(finish_reason)
         yield StreamChunk(usage=usage, finish_reason=finish_reason)
 
     async def _open_stream(
-        self, model: str, contents: list[genai_types.Content], config: genai_types.GenerateContentConfig
+        self,
+        model: str,
+        contents: list[genai_types.Content],
+        config: genai_types.GenerateContentConfig,
     ) -> tuple[AsyncIterator[Any], list[genai_types.GenerateContentResponse]]:
         """Open the stream and read up to its first text, so failures until then can be retried."""
         responses = await self._client.aio.models.generate_content_stream(
@@ -175,7 +178,10 @@ class GeminiLLM:
 
     async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
         policy = self._retry
-        backoff = wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+        # Jitter spreads out the retries of many chats hitting one rate limit together.
+        backoff = wait_exponential_jitter(
+            initial=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
+        )
 
         def wait(state: RetryCallState) -> float:
             # Honour the server's Retry-After when it asks for longer than our backoff.
@@ -204,7 +210,7 @@ async def _chain(first: list[T], rest: AsyncIterator[T]) -> AsyncIterator[T]:
 
 @contextmanager
 def _translated_errors() -> Iterator[None]:
-    """Turn SDK and transport exceptions into `agent.errors`; anything else is a bug and propagates."""
+    """Turn SDK and transport failures into `agent.errors`; anything else is a bug, left as is."""
     try:
         yield
     except _SDK_ERRORS as exc:
@@ -224,6 +230,14 @@ def _translate(exc: BaseException) -> AgentError:
     if isinstance(exc, genai_errors.APIError) and exc.code and exc.code >= 500:
         return LLMError("The language model is unavailable right now.", detail=detail)
     return LLMError("The language model could not answer this request.", detail=detail)
+
+
+def _empty_answer(finish_reason: str | None) -> LLMError:
+    # Seen when thinking uses up max_output_tokens before any answer text.
+    return LLMError(
+        "The language model returned an empty answer.",
+        detail=f"gemini finish_reason={finish_reason}",
+    )
 
 
 def _is_retriable(exc: BaseException, max_wait: float) -> bool:
@@ -269,7 +283,8 @@ def _raise_if_blocked(response: genai_types.GenerateContentResponse) -> None:
         return
     feedback = response.prompt_feedback
     if feedback and feedback.block_reason:
-        detail = f"gemini blocked the prompt: {feedback.block_reason} {feedback.block_reason_message or ''}"
+        reason = f"{feedback.block_reason} {feedback.block_reason_message or ''}"
+        detail = f"gemini blocked the prompt: {reason}"
     else:
         detail = f"gemini stopped the answer: finish_reason={_finish_reason(response)}"
     raise LLMBlocked(_BLOCKED_MESSAGE, detail=detail.strip())

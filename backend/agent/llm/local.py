@@ -95,7 +95,8 @@ class InstantLLM:
         grounding: Grounding | None = None,
     ) -> Generation:
         text = self.compose(messages, system, config, grounding)
-        return Generation(text=text, usage=estimate_usage(system, messages, text), finish_reason="stop")
+        usage = estimate_usage(system, messages, text)
+        return Generation(text=text, usage=usage, finish_reason="stop")
 
     async def stream(
         self,
@@ -131,8 +132,9 @@ class LocalAnswerer(InstantLLM):
             return NO_DOCUMENTS
         chosen = self._select(grounding) or self._opening_of_best_block(grounding.blocks)
         paragraphs = []
+        in_order = sorted(chosen, key=lambda c: (c.block, c.position))
         for number in sorted({c.block for c in chosen}):
-            quoted = " ".join(c.text for c in sorted(chosen, key=lambda c: c.position) if c.block == number)
+            quoted = " ".join(c.text for c in in_order if c.block == number)
             paragraphs.append(f"{quoted} [{number}]")
         return "\n\n".join([PREAMBLE, *paragraphs])
 
@@ -177,10 +179,12 @@ def _score_sentences(grounding: Grounding) -> Iterable[_Candidate]:
             if len(sentence.split()) < _MIN_SENTENCE_WORDS or not words:
                 continue
             overlap = sum(idf.get(t, 0.0) * weights[t] for t in set(words) if t in weights)
-            bonus = sum(idf.get(a, 0.0) + idf.get(b, 0.0) for a, b in question_bigrams & _bigrams(words)) / 2
+            shared_pairs = question_bigrams & _bigrams(words)
+            bonus = sum(idf.get(a, 0.0) + idf.get(b, 0.0) for a, b in shared_pairs) / 2
             # Long run-on "sentences" (tables, unpunctuated text) match by sheer size.
             length_penalty = 1.0 + max(0, len(words) - 30) / 30
-            yield _Candidate(block.number, position, sentence, prior * (overlap + bonus) / length_penalty)
+            score = prior * (overlap + bonus) / length_penalty
+            yield _Candidate(block.number, position, sentence, score)
 
 
 def _query_weights(grounding: Grounding) -> dict[str, float]:

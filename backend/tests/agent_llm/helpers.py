@@ -53,9 +53,7 @@ class MemoryStore:
     async def query(self, namespace: str, vector: Sequence[float], top_k: int) -> list[VectorMatch]:
         self.queries.append((namespace, top_k))
         records = self.namespaces.get(namespace, {}).values()
-        scored = [
-            VectorMatch(r.id, sum(a * b for a, b in zip(vector, r.values)), r.metadata) for r in records
-        ]
+        scored = [VectorMatch(r.id, _dot(vector, r.values), r.metadata) for r in records]
         return sorted(scored, key=lambda m: -m.score)[:top_k]
 
     async def delete(self, namespace: str, ids: Sequence[str]) -> None:
@@ -84,10 +82,16 @@ class Catalogue:
         records = []
         for index, (text, vector) in enumerate(zip(texts, vectors)):
             vector_id = f"{document_id}:{index}"
-            self.chunks[vector_id] = ChunkInfo(f"chunk-{name}-{index}", document_id, name, index, text)
-            records.append(VectorRecord(vector_id, vector, {"document_id": document_id, "chunk_index": index}))
+            chunk_id = f"chunk-{name}-{index}"
+            self.chunks[vector_id] = ChunkInfo(chunk_id, document_id, name, index, text)
+            metadata = {"document_id": document_id, "chunk_index": index}
+            records.append(VectorRecord(vector_id, vector, metadata))
         await store.upsert(namespace, records)
 
     async def resolve(self, ids: Sequence[str]) -> Mapping[str, ChunkInfo]:
         self.lookups.append(list(ids))
         return {i: self.chunks[i] for i in ids if i in self.chunks}
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))

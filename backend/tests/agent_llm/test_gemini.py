@@ -8,17 +8,16 @@ from agent.errors import LLMBlocked, LLMError, LLMRateLimited, LLMTimeout
 from agent.llm.gemini import GeminiLLM
 from agent.types import ChatMessage, GenerationConfig, StreamChunk, Usage
 from tests.agent_llm.conftest import LLM_TIMEOUT_SECONDS
-from tests.fakes.gemini_chat import FakeGeminiChat
 
 QUESTION = [ChatMessage("user", "What is the refund window?")]
 CONFIG = GenerationConfig(temperature=0.4, max_output_tokens=300)
 
 
-async def collect(llm: GeminiLLM, **kwargs: object) -> list[StreamChunk]:
-    return [c async for c in llm.stream(QUESTION, system="Be brief.", config=CONFIG, **kwargs)]
+async def collect(llm: GeminiLLM) -> list[StreamChunk]:
+    return [c async for c in llm.stream(QUESTION, system="Be brief.", config=CONFIG)]
 
 
-async def test_generate_returns_answer_and_usage(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_generate_returns_answer_and_usage(gemini_llm, gemini_server):
     gemini_server.answer = "Within 30 days [1]."
 
     result = await gemini_llm.generate(QUESTION, system="Be brief.", config=CONFIG)
@@ -29,14 +28,15 @@ async def test_generate_returns_answer_and_usage(gemini_llm: GeminiLLM, gemini_s
 
 
 async def test_request_carries_system_history_roles_and_generation_config(
-    gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat
+    gemini_llm, gemini_server
 ):
     history = [
         ChatMessage("user", "hi"),
         ChatMessage("assistant", "hello"),
         ChatMessage("user", "refunds?"),
     ]
-    await gemini_llm.generate(history, system="Rules here.", config=GenerationConfig(model="gemini-x"))
+    config = GenerationConfig(model="gemini-x")
+    await gemini_llm.generate(history, system="Rules here.", config=config)
 
     call = gemini_server.calls[-1]
     body = call.json()
@@ -47,14 +47,14 @@ async def test_request_carries_system_history_roles_and_generation_config(
     assert call.headers["x-goog-api-key"] == "test-key"
 
 
-async def test_default_model_comes_from_settings(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_default_model_comes_from_settings(gemini_llm, gemini_server):
     await gemini_llm.generate(QUESTION, system="", config=CONFIG)
 
     assert gemini_server.calls[-1].match["model"] == "gemini-2.5-flash"
     assert "systemInstruction" not in gemini_server.calls[-1].json()
 
 
-async def test_stream_yields_words_then_usage(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_stream_yields_words_then_usage(gemini_llm, gemini_server):
     gemini_server.answer = "Within 30 days [1]."
 
     chunks = await collect(gemini_llm)
@@ -65,7 +65,7 @@ async def test_stream_yields_words_then_usage(gemini_llm: GeminiLLM, gemini_serv
     assert gemini_server.calls[-1].query == {"alt": ["sse"]}
 
 
-async def test_rate_limit_then_success_is_retried(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_rate_limit_then_success_is_retried(gemini_llm, gemini_server):
     gemini_server.fail(429, times=2)
 
     result = await gemini_llm.generate(QUESTION, system="", config=CONFIG)
@@ -74,9 +74,7 @@ async def test_rate_limit_then_success_is_retried(gemini_llm: GeminiLLM, gemini_
     assert len(gemini_server.calls) == 3
 
 
-async def test_persistent_rate_limit_raises_with_retry_after(
-    gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat
-):
+async def test_persistent_rate_limit_raises_with_retry_after(gemini_llm, gemini_server):
     gemini_server.fail(429, times=5, retry_after="0.01")
 
     with pytest.raises(LLMRateLimited) as info:
@@ -86,7 +84,7 @@ async def test_persistent_rate_limit_raises_with_retry_after(
     assert len(gemini_server.calls) == 3  # bounded attempts
 
 
-async def test_long_retry_after_is_not_waited_for(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_long_retry_after_is_not_waited_for(gemini_llm, gemini_server):
     gemini_server.fail(429, times=1, retry_after="30")
 
     with pytest.raises(LLMRateLimited) as info:
@@ -96,9 +94,7 @@ async def test_long_retry_after_is_not_waited_for(gemini_llm: GeminiLLM, gemini_
     assert len(gemini_server.calls) == 1
 
 
-async def test_server_error_is_retried_then_raised_without_upstream_text(
-    gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat
-):
+async def test_server_error_is_retried_then_raised_without_upstream_text(gemini_llm, gemini_server):
     gemini_server.fail_forever(500)
 
     with pytest.raises(LLMError) as info:
@@ -109,7 +105,7 @@ async def test_server_error_is_retried_then_raised_without_upstream_text(
     assert "secret" in (info.value.detail or "")
 
 
-async def test_bad_request_is_not_retried(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_bad_request_is_not_retried(gemini_llm, gemini_server):
     gemini_server.fail(400)
 
     with pytest.raises(LLMError):
@@ -118,7 +114,7 @@ async def test_bad_request_is_not_retried(gemini_llm: GeminiLLM, gemini_server: 
     assert len(gemini_server.calls) == 1
 
 
-async def test_slow_model_raises_timeout(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_slow_model_raises_timeout(gemini_llm, gemini_server):
     gemini_server.delay = LLM_TIMEOUT_SECONDS * 3
 
     with pytest.raises(LLMTimeout):
@@ -127,7 +123,7 @@ async def test_slow_model_raises_timeout(gemini_llm: GeminiLLM, gemini_server: F
         await collect(gemini_llm)
 
 
-async def test_blocked_prompt_raises_llm_blocked(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_blocked_prompt_raises_llm_blocked(gemini_llm, gemini_server):
     gemini_server.block_prompt("SAFETY")
 
     with pytest.raises(LLMBlocked) as info:
@@ -138,16 +134,14 @@ async def test_blocked_prompt_raises_llm_blocked(gemini_llm: GeminiLLM, gemini_s
     assert len(gemini_server.calls) == 2  # a refusal is not retried
 
 
-async def test_answer_stopped_for_safety_raises_llm_blocked(
-    gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat
-):
+async def test_answer_stopped_for_safety_raises_llm_blocked(gemini_llm, gemini_server):
     gemini_server.block_answer()
 
     with pytest.raises(LLMBlocked):
         await gemini_llm.generate(QUESTION, system="", config=CONFIG)
 
 
-async def test_stream_retries_before_the_first_token(gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat):
+async def test_stream_retries_before_the_first_token(gemini_llm, gemini_server):
     gemini_server.fail(503, times=1)
     gemini_server.answer = "Thirty days."
 
@@ -157,9 +151,7 @@ async def test_stream_retries_before_the_first_token(gemini_llm: GeminiLLM, gemi
     assert len(gemini_server.calls) == 2
 
 
-async def test_stream_failure_after_first_token_raises_without_retry(
-    gemini_llm: GeminiLLM, gemini_server: FakeGeminiChat
-):
+async def test_stream_failure_after_first_token_raises_without_retry(gemini_llm, gemini_server):
     gemini_server.answer = "Thirty days."
     gemini_server.fail_mid_stream()
     received: list[str] = []
@@ -170,3 +162,13 @@ async def test_stream_failure_after_first_token_raises_without_retry(
 
     assert received == ["Thirty "]
     assert len(gemini_server.calls) == 1
+
+
+async def test_empty_answer_is_an_error(gemini_llm, gemini_server):
+    gemini_server.answer = ""
+
+    with pytest.raises(LLMError) as info:
+        await gemini_llm.generate(QUESTION, system="", config=CONFIG)
+    assert info.value.message == "The language model returned an empty answer."
+    with pytest.raises(LLMError):
+        await collect(gemini_llm)

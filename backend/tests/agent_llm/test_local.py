@@ -1,4 +1,4 @@
-"""The local extractive answerer: quotes the passages that answer, cited as the prompt numbers them."""
+"""The local extractive answerer quotes the passages that answer, cited by their numbers."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ async def test_stream_is_word_by_word_and_matches_generate():
     messages = [ChatMessage("user", question)]
     llm = LocalAnswerer()
 
-    chunks = [c async for c in llm.stream(messages, system="rules", config=CONFIG, grounding=grounding)]
+    stream = llm.stream(messages, system="rules", config=CONFIG, grounding=grounding)
+    chunks = [c async for c in stream]
     whole = await llm.generate(messages, system="rules", config=CONFIG, grounding=grounding)
 
     deltas = [c.delta for c in chunks[:-1]]
@@ -98,7 +99,8 @@ async def test_fake_llm_names_the_question_and_cites_what_it_was_given():
     messages = [ChatMessage("user", "prompt text")]
 
     whole = await llm.generate(messages, system="s", config=CONFIG, grounding=grounding)
-    streamed = [c async for c in llm.stream(messages, system="s", config=CONFIG, grounding=grounding)]
+    stream = llm.stream(messages, system="s", config=CONFIG, grounding=grounding)
+    streamed = [c async for c in stream]
 
     assert whole.text == "Answer to: refund window? [1] [2]"
     assert "".join(c.delta for c in streamed) == whole.text

@@ -74,18 +74,20 @@ class FakeGeminiChat:
         if not streaming:
             return FakeResponse(200, json.dumps(_merge(pieces)).encode(), _JSON, delay=self.delay)
         if self._fail_mid_stream:
-            pieces = [pieces[0], {"error": {"code": 500, "message": "backend broke", "status": "INTERNAL"}}]
+            error = {"code": 500, "message": "backend broke", "status": "INTERNAL"}
+            pieces = [pieces[0], {"error": error}]
         body = [b"data: " + json.dumps(p).encode() + b"\r\n\r\n" for p in pieces]
         return FakeResponse(200, body, {"Content-Type": "text/event-stream"}, delay=self.delay)
 
     def _error(self, status: int) -> FakeResponse:
         headers = {"Retry-After": self._retry_after} if self._retry_after and status == 429 else {}
-        payload = {"error": {"code": status, "message": f"upstream secret {status}", "status": "ERR"}}
-        return FakeResponse.json(payload, status, **headers)
+        error = {"code": status, "message": f"upstream secret {status}", "status": "ERR"}
+        return FakeResponse.json({"error": error}, status, **headers)
 
     def _pieces(self) -> list[dict[str, Any]]:
         if self._prompt_block:
-            return [{"promptFeedback": {"blockReason": self._prompt_block}, "usageMetadata": self._usage(0)}]
+            feedback = {"blockReason": self._prompt_block}
+            return [{"promptFeedback": feedback, "usageMetadata": self._usage(0)}]
         words = self.answer.split(" ")
         deltas = [w + " " for w in words[:-1]] + [words[-1]]
         pieces = [_candidate(d) for d in deltas]
