@@ -169,6 +169,11 @@ class RagAgent:
         history: Sequence[ChatMessage] = (),
         selected_text: str | None = None,
     ) -> RagAnswer:
+        """Answer `question` from the bot's documents (or, for a chat bot, from the model alone).
+
+        `history` is the conversation before this question, oldest first, without the question
+        itself; only its last `history_window` messages are sent.
+        """
         plan = await self._plan(bot, question, history, selected_text, resolve)
         if plan is None:
             return RagAnswer(bot.fallback_message, [], Usage(), used_fallback=True)
@@ -186,6 +191,7 @@ class RagAgent:
         history: Sequence[ChatMessage] = (),
         selected_text: str | None = None,
     ) -> AsyncIterator[RagEvent]:
+        """Like `answer`, as events: one SourcesEvent, then StreamChunks, the last with usage."""
         plan = await self._plan(bot, question, history, selected_text, resolve)
         if plan is None:
             yield SourcesEvent([], used_fallback=True)
