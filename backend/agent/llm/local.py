@@ -135,7 +135,7 @@ class LocalAnswerer(InstantLLM):
         in_order = sorted(chosen, key=lambda c: (c.block, c.position))
         for number in sorted({c.block for c in chosen}):
             quoted = " ".join(c.text for c in in_order if c.block == number)
-            paragraphs.append(f"{quoted} [{number}]")
+            paragraphs.append(f"{_clip(quoted, self._max_chars)} [{number}]")
         return "\n\n".join([PREAMBLE, *paragraphs])
 
     def _select(self, grounding: Grounding) -> list[_Candidate]:
@@ -166,6 +166,13 @@ class LocalAnswerer(InstantLLM):
             chosen.append(_Candidate(first.number, position, sentence, 0.0))
             used += len(sentence)
         return chosen
+
+
+def _clip(text: str, limit: int) -> str:
+    """Cut at a word boundary: one unpunctuated "sentence" (a table, a dump) can be huge."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _score_sentences(grounding: Grounding) -> Iterable[_Candidate]:

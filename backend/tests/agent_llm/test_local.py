@@ -105,3 +105,11 @@ async def test_fake_llm_names_the_question_and_cites_what_it_was_given():
     assert whole.text == "Answer to: refund window? [1] [2]"
     assert "".join(c.delta for c in streamed) == whole.text
     assert len(llm.calls) == 2 and llm.calls[0].grounding == grounding
+
+
+async def test_a_huge_unpunctuated_passage_is_quoted_in_part():
+    table = "refund " + " ".join(f"row{i} value{i}" for i in range(2000))
+
+    answer = await ask("refund?", blocks=[ContextBlock(1, table)])
+
+    assert len(answer) < 1400 and answer.endswith(" … [1]")
