@@ -28,6 +28,15 @@ def _commands() -> list[list[str]]:
     return [api, worker]
 
 
+def _die_with_parent() -> None:
+    """Linux: children get SIGTERM if this supervisor dies without cleaning up."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
     for child in children:
         if child.poll() is None:
@@ -41,7 +50,7 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 def main() -> int:
-    children = [subprocess.Popen(cmd) for cmd in _commands()]
+    children = [subprocess.Popen(cmd, preexec_fn=_die_with_parent) for cmd in _commands()]
     stopping = False
 
     def on_signal(signum: int, _frame: object) -> None:

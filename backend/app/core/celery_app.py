@@ -7,9 +7,17 @@ task is redelivered, and tasks are idempotent (they take ids and reload rows).
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+import structlog
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
 from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging
 
 TASK_MODULES = ["app.bots.tasks", "app.documents.tasks", "app.billing.tasks"]
 
@@ -20,8 +28,7 @@ def configure_celery(settings: Settings) -> Celery:
     celery_app.conf.update(
         broker_url=settings.resolved_broker_url,
         broker_connection_retry_on_startup=True,
-        # A lost worker's task goes back to the queue after this long (Redis transport).
-        broker_transport_options={"visibility_timeout": settings.task_visibility_timeout},
+        broker_transport_options=_transport_options(settings),
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -44,6 +51,13 @@ def configure_celery(settings: Settings) -> Celery:
     return celery_app
 
 
+def _transport_options(settings: Settings) -> dict[str, object]:
+    if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
+        # A lost worker's unacknowledged task goes back to the queue after this long.
+        return {"visibility_timeout": settings.task_visibility_timeout}
+    return {}
+
+
 configure_celery(get_settings())
 
 
@@ -59,3 +73,20 @@ def _shutdown_worker_process(**_: object) -> None:
     from app.core.runtime import close_worker_runtime
 
     close_worker_runtime()
+
+
+@setup_logging.connect
+def _setup_logging(**_: object) -> None:
+    # Connecting this signal stops Celery from installing its own (non-JSON) handlers.
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+
+@task_prerun.connect
+def _bind_task_context(task_id: str | None = None, task: object = None, **_: object) -> None:
+    structlog.contextvars.bind_contextvars(task_id=task_id, task_name=getattr(task, "name", None))
+
+
+@task_postrun.connect
+def _unbind_task_context(**_: object) -> None:
+    structlog.contextvars.unbind_contextvars("task_id", "task_name")
