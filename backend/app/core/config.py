@@ -18,6 +18,8 @@ PLACEHOLDER_SECRETS = frozenset(
      "development", "test", "please-change-me", "replace-me-with-a-long-random-string"}
 )
 
+PlanLimitName = Literal["bots", "documents", "storage_bytes", "messages_per_month", "max_file_bytes"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
@@ -52,6 +54,12 @@ class Settings(BaseSettings):
     stripe_price_pro: str | None = None
     stripe_price_business: str | None = None
     default_plan: str = "self_hosted"
+    # Where Stripe sends the browser back; unset: pages under PUBLIC_BASE_URL.
+    stripe_success_url: str | None = None
+    stripe_cancel_url: str | None = None
+    stripe_portal_return_url: str | None = None
+    # Per-plan limit overrides as JSON, e.g. PLAN_LIMITS='{"free": {"bots": 3}}'; null = unlimited.
+    plan_limits: dict[str, dict[PlanLimitName, int | None]] = Field(default_factory=dict)
 
     max_upload_mb: int = 20
     max_pdf_pages: int = 2000
