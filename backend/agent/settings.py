@@ -24,7 +24,7 @@ class AgentSettings:
     # Parsers refuse bigger inputs; the app enforces its own upload limit before this.
     max_document_bytes: int = 20 * 1024 * 1024
     # The local embedder hashes features into this many dimensions (see embeddings/local.py).
-    local_embedding_dim: int = 512
+    local_embedding_dim: int = 1024
     # Provider retries inside one call; after the last attempt a TransientError lets the
     # caller's task retry later instead.
     embed_max_attempts: int = 5

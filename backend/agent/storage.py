@@ -58,3 +58,14 @@ vector_namespaces = Table(
     Column("namespace", String(64), primary_key=True),
     Column("version", Integer, nullable=False, default=1),
 )
+
+
+def dialect_insert(dialect_name: str, table: Table):
+    """An INSERT that supports ON CONFLICT on SQLite and PostgreSQL, or None elsewhere."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect_name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        return None
+    return insert(table)
