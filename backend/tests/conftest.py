@@ -192,6 +192,7 @@ async def _empty_all_tables(engine: AsyncEngine) -> None:
 
     load_all_models()
     tables = [*reversed(Base.metadata.sorted_tables), *agent_storage.metadata.sorted_tables]
+    tables = [t for t in tables if not t.info.get("seed_data")]  # e.g. plans
     async with engine.begin() as conn:
         for table in tables:
             await conn.execute(table.delete())
