@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     gemini_chat_model: str = "gemini-2.5-flash"
     gemini_embedding_model: str = "gemini-embedding-001"
     embedding_dim: int = 768
+    # How long one LLM request may take before it fails as `llm_timeout` (504).
+    llm_timeout_seconds: float = 60.0
     pinecone_api_key: str | None = None
     pinecone_index_host: str | None = None
 
@@ -142,6 +144,7 @@ class Settings(BaseSettings):
             gemini_chat_model=self.gemini_chat_model,
             gemini_embedding_model=self.gemini_embedding_model,
             embedding_dim=self.embedding_dim,
+            llm_timeout_seconds=self.llm_timeout_seconds,
             pinecone_api_key=self.pinecone_api_key,
             pinecone_index_host=self.pinecone_index_host,
             redis_url=self.redis_url,
