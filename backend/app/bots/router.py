@@ -7,15 +7,19 @@ from app.bots.dependencies import OwnedBot
 from app.bots.schemas import BotCreate, BotPublic, BotUpdate
 from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
+from app.core.runtime import RuntimeDep
 from app.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/bots", tags=["bots"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BotPublic)
-async def create_bot(data: BotCreate, user: CurrentUser, session: SessionDep) -> BotPublic:
-    """Create a bot. It gets a random `public_key` for the widget."""
-    return BotPublic.model_validate(await service.create(session, user, data))
+async def create_bot(
+    data: BotCreate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> BotPublic:
+    """Create a bot. It gets a random `public_key` for the widget. Past the plan's limit: 402."""
+    bot = await service.create(session, user, data, settings=runtime.settings)
+    return BotPublic.model_validate(bot)
 
 
 @router.get("", response_model=Page[BotPublic])

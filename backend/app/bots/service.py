@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing import service as billing_service
 from app.bots.exceptions import BotNotFound
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
 from app.core import jobs
+from app.core.config import Settings
 from app.core.pagination import PageParams, paginate
 from app.users.models import User
 
@@ -38,7 +40,8 @@ async def get_owned(session: AsyncSession, owner: User, bot_id: uuid.UUID) -> Bo
     return bot
 
 
-async def create(session: AsyncSession, owner: User, data: BotCreate) -> Bot:
+async def create(session: AsyncSession, owner: User, data: BotCreate, *, settings: Settings) -> Bot:
+    await billing_service.ensure_can_add(session, owner.id, "bots", settings=settings)  # 402
     bot = Bot(owner_id=owner.id, public_key=new_public_key(), **data.model_dump())
     session.add(bot)
     await session.flush()
