@@ -12,7 +12,7 @@ from app.core.db import Base, IdMixin, TimestampMixin, utcnow
 
 
 class Plan(Base):
-    """A plan's limits; NULL means unlimited. Seeded by the migration, overridable by PLAN_LIMITS."""
+    """A plan's limits, NULL = unlimited. Seeded by the migration, overridable by PLAN_LIMITS."""
 
     __tablename__ = "plans"
     # Seed data from the migration: test clean-up keeps it.

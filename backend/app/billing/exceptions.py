@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+from app.core.errors import AppError, RateLimited, ServiceUnavailable
+
+
+class PlanLimitReached(AppError):
+    """A new resource would go past the plan; existing ones stay readable."""
+
+    status_code = 402
+    code = "plan_limit_reached"
+    message = "Your plan's limit is reached. Upgrade your plan to add more."
+
+    def __init__(self, resource: str, *, limit: int, used: int, plan: str) -> None:
+        super().__init__(
+            f"Your {plan} plan allows {limit} {_LABELS.get(resource, resource)}; "
+            "upgrade your plan to add more.",
+            details={"resource": resource, "limit": limit, "used": used, "plan": plan},
+        )
+
+
+_LABELS = {
+    "bots": "bots",
+    "documents": "documents",
+    "storage_bytes": "bytes of storage",
+    "max_file_bytes": "bytes per file",
+    "messages_per_month": "messages in this usage period",
+}
+
+
+class MessageQuotaExceeded(RateLimited):
+    """For widget visitors: the owner's monthly messages are used up (429 with Retry-After)."""
+
+    code = "message_quota_exceeded"
+    message = "This bot has answered all the messages its plan allows for now. Try again later."
+
+
+class BillingNotConfigured(ServiceUnavailable):
+    code = "billing_not_configured"
+    message = "Billing is not configured on this server; every account is on the self-hosted plan."
+
+
+class StripeUnavailable(AppError):
+    status_code = 502
+    code = "stripe_error"
+    message = "The payment provider could not complete the request. Try again later."
+    # Keep what already happened at Stripe (e.g. the customer created before the failure).
+    commit_on_raise: ClassVar[bool] = True
+
+
+class InvalidSignature(AppError):
+    status_code = 400
+    code = "invalid_signature"
+    message = "The Stripe-Signature header is missing, wrong or too old."
+
+
+class InvalidPayload(AppError):
+    status_code = 400
+    code = "invalid_payload"
+    message = "The webhook body is not a Stripe event."
+
+
+class PlanNotAvailable(AppError):
+    status_code = 400
+    code = "plan_not_available"
+    message = "This plan cannot be bought on this server."
+
+
+class AlreadySubscribed(AppError):
+    status_code = 409
+    code = "already_subscribed"
+    message = "You already have a paid subscription; change it in the billing portal."
+
+
+class PlanNotFound(AppError):
+    status_code = 500
+    code = "plan_not_found"
+    message = "The account's plan is not configured on this server."
