@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     task_visibility_timeout: int = 3600
     sweep_interval_seconds: int = 60
     stuck_after_seconds: int = 1200
+    # Provider hiccups (429/5xx/timeouts) retry a document with exponential backoff and jitter.
+    ingest_max_retries: int = 6
+    ingest_retry_backoff_seconds: int = 10
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
 
 HTTP_REQUESTS = Counter(
     "chatsphere_http_requests_total", "HTTP requests", ["method", "route", "status"]
@@ -49,5 +56,22 @@ class MetricsMiddleware:
             HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - start)
 
 
-def metrics_response(_: Request) -> Response:
+# Gauges read from the database or the broker are refreshed when Prometheus scrapes,
+# so every API process reports the same numbers. Hooks get the app's Runtime.
+ScrapeHook = Callable[[Any], Awaitable[None]]
+_scrape_hooks: list[ScrapeHook] = []
+SCRAPE_HOOK_TIMEOUT = 5.0
+
+
+def on_scrape(hook: ScrapeHook) -> ScrapeHook:
+    _scrape_hooks.append(hook)
+    return hook
+
+
+async def metrics_response(request: Request) -> Response:
+    for hook in _scrape_hooks:
+        try:
+            await asyncio.wait_for(hook(request.app.state.runtime), SCRAPE_HOOK_TIMEOUT)
+        except Exception as exc:  # a stale gauge beats a failed scrape
+            log.warning("metrics_refresh_failed", hook=hook.__name__, error=repr(exc))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

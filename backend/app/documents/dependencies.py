@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.bots.dependencies import OwnedBot
+from app.core.db import SessionDep
+from app.core.runtime import RuntimeDep
+from app.documents import service, storage
+from app.documents.models import Document
+from app.users.dependencies import CurrentUser
+
+
+async def get_owned_document(
+    document_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Document:
+    return await service.get_owned(session, user, document_id)
+
+
+# Another owner's document is a 404, exactly like a missing one.
+OwnedDocument = Annotated[Document, Depends(get_owned_document)]
+
+
+async def staged_upload(
+    bot: OwnedBot, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> AsyncIterator[storage.StagedFile]:
+    """The request's `file` part, streamed to the store only after auth and ownership passed.
+
+    Nothing is written yet, so ending the read transaction is safe; on SQLite it would
+    otherwise hold the write lock (BEGIN IMMEDIATE) for as long as a slow client uploads.
+    """
+    await session.commit()
+    settings = runtime.settings
+    staged = await storage.receive_upload(request, settings.upload_dir, settings.max_upload_bytes)
+    try:
+        yield staged
+    finally:
+        staged.discard()  # no-op once the service has moved it into place
+
+
+StagedUpload = Annotated[storage.StagedFile, Depends(staged_upload, scope="function")]

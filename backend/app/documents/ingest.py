@@ -1,0 +1,264 @@
+"""The ingestion pipeline the `documents.process` task runs: parse, chunk, embed, index.
+
+Safe to run more than once for the same document (at-least-once delivery):
+- vector ids are `{document_id}:{chunk_index}`, so a re-run overwrites, never duplicates;
+- chunk rows are replaced as a whole, and vectors past the new chunk count are deleted;
+- every state change is a short transaction that checks the row is still there and still
+  ours, so a deleted document or a newer reindex request is never overwritten.
+Parsing runs on the worker's main thread, where the parsers' SIGALRM time limits work.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.errors import ParseError, PermanentError
+from agent.parsing import parse_document
+from agent.types import Chunk, EmbeddingTask, VectorRecord
+from app.bots.models import Bot
+from app.core import jobs
+from app.core.db import utcnow
+from app.core.logging import get_logger
+from app.core.runtime import Runtime
+from app.documents import storage
+from app.documents.models import Document, DocumentChunk, DocumentStatus, vector_id
+
+log = get_logger(__name__)
+
+# Chunks embedded and upserted per step: one provider call, one progress update.
+EMBED_BATCH = 96
+# Runs beyond the planned retries that one document may take (worker crashes, lost tasks)
+# before it fails instead of taking a worker down forever.
+EXTRA_ATTEMPTS = 3
+_IDS_PER_DELETE = 1000
+_UNFINISHED = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    id: uuid.UUID
+    bot_id: uuid.UUID
+    content_type: str
+    storage_key: str
+    # Vectors a previous run may have left: ids below this may exist in the namespace.
+    previous_count: int
+
+
+class DocumentGone(Exception):
+    """The document was deleted or re-queued while this run worked on it."""
+
+
+async def process_document(runtime: Runtime, document_id: str) -> None:
+    job = await _start(runtime, uuid.UUID(document_id))
+    if job is None:
+        return
+    try:
+        await _run(runtime, job)
+    except PermanentError as exc:  # parse errors included: the same input fails the same way
+        await fail(runtime, document_id, exc.message)
+
+
+async def _run(runtime: Runtime, job: _Job) -> None:
+    settings = runtime.settings
+    path = storage.stored_path(settings.upload_dir, job.storage_key)
+    try:
+        data = await anyio.Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise ParseError("the stored file is missing; upload the document again") from exc
+    parsed = parse_document(data, job.content_type, settings.agent)
+    del data  # a large PDF's bytes are not needed past parsing
+    chunks = runtime.agent.chunker.split(parsed.pages)
+    if not chunks:
+        raise ParseError("file has no extractable text (scanned images need OCR)")
+    try:
+        await _save_chunks(runtime, job, chunks, parsed.page_count)
+        for start in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[start : start + EMBED_BATCH]
+            await _index(runtime, job, batch)
+            await _set_progress(runtime, job, 15 + 80 * (start + len(batch)) // len(chunks))
+        await delete_vectors(runtime, job.bot_id, job.id, range(len(chunks), job.previous_count))
+        await _finish(runtime, job, len(chunks))
+    except DocumentGone:
+        log.info("document_gone_midway", document_id=str(job.id))
+        await _discard_if_deleted(runtime, job, len(chunks))
+
+
+async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk]) -> None:
+    embedder = runtime.agent.embedder
+    values = await embedder.embed([c.text for c in batch], EmbeddingTask.DOCUMENT)
+    records = [
+        VectorRecord(
+            id=vector_id(job.id, chunk.index),
+            values=vector,
+            metadata={"document_id": str(job.id), "chunk_index": chunk.index, "bot_id": str(job.bot_id)},
+        )
+        for chunk, vector in zip(batch, values, strict=True)
+    ]
+    await runtime.agent.vector_store.upsert(str(job.bot_id), records)
+
+
+# --- State changes: each one short transaction ------------------------------------------
+
+
+async def _start(runtime: Runtime, document_id: uuid.UUID) -> _Job | None:
+    """Claim the document for this run, or None when there is nothing to do."""
+    async with runtime.sessionmaker() as session:
+        document = await session.get(Document, document_id)
+        if document is None or document.status not in _UNFINISHED:
+            return None  # deleted, or a duplicate delivery of finished work
+        limit = runtime.settings.ingest_max_retries + 1 + EXTRA_ATTEMPTS
+        if document.attempts >= limit:
+            reason = f"processing did not complete after {limit} attempts"
+            await session.rollback()
+            await fail(runtime, str(document_id), reason)
+            return None
+        indexed = await session.scalar(
+            select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == document_id)
+        )
+        now = utcnow()
+        document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
+        document.attempts += 1
+        document.started_at = document.status_changed_at = now
+        job = _Job(document.id, document.bot_id, document.content_type, document.storage_key,
+                   max(document.chunk_count, -1 if indexed is None else indexed + 1, 0))
+        await session.commit()
+    return job
+
+
+async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_count: int) -> None:
+    async with runtime.sessionmaker() as session:
+        await _claim(session, job, progress=15, page_count=page_count)
+        await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == job.id))
+        rows = [
+            {"id": uuid.uuid4(), "document_id": job.id, "bot_id": job.bot_id, "chunk_index": c.index,
+             "page": c.page, "heading": (c.heading or None) and c.heading[:300], "text": c.text,
+             "token_count": c.token_count}
+            for c in chunks
+        ]
+        for start in range(0, len(rows), 1000):
+            await session.execute(DocumentChunk.__table__.insert(), rows[start : start + 1000])
+        await session.commit()
+
+
+async def _set_progress(runtime: Runtime, job: _Job, progress: int) -> None:
+    async with runtime.sessionmaker() as session:
+        await _claim(session, job, progress=min(progress, 99))
+        await session.commit()
+
+
+async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
+    """Update the document only while this run still owns it (still `processing`)."""
+    result = await session.execute(
+        update(Document)
+        .where(Document.id == job.id, Document.status == DocumentStatus.PROCESSING)
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 0:
+        raise DocumentGone()
+
+
+async def _finish(runtime: Runtime, job: _Job, chunk_count: int) -> None:
+    model = runtime.agent.embedder.model
+    async with runtime.sessionmaker() as session:
+        now = utcnow()
+        await _claim(session, job, status=DocumentStatus.READY, progress=100, chunk_count=chunk_count,
+                     embedding_model=model, error=None, status_changed_at=now, finished_at=now)
+        bot = await session.get(Bot, job.bot_id)
+        if bot is not None and bot.embedding_model != model:
+            previous, bot.embedding_model = bot.embedding_model, model
+            if previous is not None:
+                await _requeue_other_models(session, job, model)
+        await session.commit()
+        await jobs.send_pending(session)
+    log.info("document_ready", document_id=str(job.id), chunks=chunk_count)
+
+
+async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) -> None:
+    """The bot moved to another embedding model: rebuild its other documents with it too."""
+    stale = (await session.scalars(
+        select(Document).where(
+            Document.bot_id == job.bot_id, Document.id != job.id,
+            Document.status == DocumentStatus.READY, Document.embedding_model != model,
+        )
+    )).all()
+    for document in stale:
+        document.status, document.progress = DocumentStatus.QUEUED, 0
+        document.attempts, document.status_changed_at = 0, utcnow()
+        jobs.enqueue(session, "documents.process", str(document.id))
+    log.info("bot_embedding_model_changed", bot_id=str(job.bot_id), model=model, requeued=len(stale))
+
+
+async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
+    """Mark the document failed with `reason` and remove anything a partial run indexed."""
+    doc_id = uuid.UUID(document_id)
+    async with runtime.sessionmaker() as session:
+        document = await session.get(Document, doc_id)
+        if document is None or document.status not in _UNFINISHED:
+            return
+        indexed = await session.scalar(
+            select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == doc_id)
+        )
+        count = max(document.chunk_count, 0 if indexed is None else indexed + 1)
+        bot_id = document.bot_id
+        now = utcnow()
+        document.status, document.error = DocumentStatus.FAILED, reason[:1000]
+        document.chunk_count, document.status_changed_at, document.finished_at = 0, now, now
+        await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
+        await session.commit()
+    # After the commit: a crash here leaves vectors of a failed document, which no chunk row
+    # resolves, so they are never shown; reindex or delete removes them.
+    await delete_vectors(runtime, bot_id, doc_id, range(count))
+    log.warning("document_failed", document_id=document_id, reason=reason)
+
+
+async def _discard_if_deleted(runtime: Runtime, job: _Job, chunk_count: int) -> None:
+    """A document deleted mid-run: remove the vectors this run may have added after the purge."""
+    async with runtime.sessionmaker() as session:
+        exists = await session.scalar(select(Document.id).where(Document.id == job.id))
+    if exists is None:
+        await delete_vectors(runtime, job.bot_id, job.id, range(max(chunk_count, job.previous_count)))
+
+
+async def delete_vectors(
+    runtime: Runtime, bot_id: uuid.UUID | str, document_id: uuid.UUID | str, indexes: range
+) -> None:
+    ids = [vector_id(document_id, i) for i in indexes]
+    for start in range(0, len(ids), _IDS_PER_DELETE):
+        await runtime.agent.vector_store.delete(str(bot_id), ids[start : start + _IDS_PER_DELETE])
+
+
+async def purge(
+    runtime: Runtime, bot_id: str, document_id: str | None, vector_count: int, storage_key: str
+) -> None:
+    """What outlives a deleted document's rows: its vectors and its stored file."""
+    if document_id is not None:
+        await delete_vectors(runtime, bot_id, document_id, range(vector_count))
+    storage.remove_stored(runtime.settings.upload_dir, storage_key)
+
+
+async def requeue_stuck(runtime: Runtime) -> int:
+    """Send again documents that sat in `queued` or `processing` too long (a lost task)."""
+    cutoff = utcnow() - timedelta(seconds=runtime.settings.stuck_after_seconds)
+    async with runtime.sessionmaker() as session:
+        stuck = (await session.scalars(
+            select(Document)
+            .where(Document.status.in_(_UNFINISHED), Document.status_changed_at < cutoff)
+            .order_by(Document.status_changed_at)
+            .limit(500)
+        )).all()
+        for document in stuck:
+            document.status_changed_at = utcnow()  # not again before another full timeout
+            jobs.enqueue(session, "documents.process", str(document.id))
+        await session.commit()
+        await jobs.send_pending(session)
+    if stuck:
+        log.warning("stuck_documents_requeued", count=len(stuck))
+    return len(stuck)

@@ -1,0 +1,39 @@
+"""Documents by status and the task queue's depth, refreshed each time /metrics is scraped."""
+
+from __future__ import annotations
+
+import anyio
+from kombu.exceptions import ChannelError
+from sqlalchemy import func, select
+
+from app.core.metrics import DOCUMENTS_BY_STATUS, QUEUE_DEPTH, on_scrape
+from app.core.runtime import Runtime
+from app.documents.models import Document, DocumentStatus
+
+
+@on_scrape
+async def refresh_documents_by_status(runtime: Runtime) -> None:
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(select(Document.status, func.count()).group_by(Document.status))
+        counts = {status: count for status, count in rows}
+    for status in DocumentStatus:
+        DOCUMENTS_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))
+
+
+@on_scrape
+async def refresh_queue_depth(runtime: Runtime) -> None:
+    from app.core.celery_app import celery_app
+
+    queue = celery_app.conf.task_default_queue
+
+    def depth() -> int:
+        with celery_app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            # Passive declare: counts messages waiting (Redis list length, SQL rows) cheaply.
+            return conn.default_channel.queue_declare(queue=queue, passive=True).message_count
+
+    try:
+        waiting = await anyio.to_thread.run_sync(depth, abandon_on_cancel=True)
+    except ChannelError:  # the queue is not declared until the first task is sent
+        waiting = 0
+    QUEUE_DEPTH.labels(queue).set(waiting)

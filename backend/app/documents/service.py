@@ -1,0 +1,256 @@
+"""Documents: accept uploads and pasted text, list and delete them, and look chunks up.
+
+The request only validates, stores the file and records the row; the `documents.process`
+task (sent after the commit) does the parsing and indexing, see `ingest.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.errors import EmbeddingModelMismatch as AgentModelMismatch
+from agent.parsing import sniff
+from agent.rag import BotProfile, ChunkInfo, RagAgent
+from app.billing import service as billing_service
+from app.bots.models import Bot
+from app.bots.service import on_bot_delete
+from app.core import jobs
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.core.pagination import PageParams, paginate
+from app.core.runtime import Runtime
+from app.documents import storage
+from app.documents.exceptions import (
+    DocumentBusy,
+    DocumentNotFound,
+    DuplicateDocument,
+    EmbeddingModelMismatch,
+    EmptyDocument,
+    FileTooLarge,
+    UnsupportedFileType,
+)
+from app.documents.models import Document, DocumentChunk, DocumentStatus, vector_id
+from app.documents.schemas import SearchHit, SearchRequest, TextDocumentCreate
+from app.users.models import User
+
+PROCESS_TASK = "documents.process"
+PURGE_TASK = "documents.purge"
+
+
+async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) -> Document:
+    document = await session.scalar(
+        select(Document)
+        .join(Bot, Bot.id == Document.bot_id)
+        .where(Document.id == document_id, Bot.owner_id == owner.id)
+    )
+    if document is None:  # someone else's document is indistinguishable from a missing one
+        raise DocumentNotFound()
+    return document
+
+
+# --- Creating documents -----------------------------------------------------------------
+
+
+async def create_from_upload(
+    session: AsyncSession, settings: Settings, bot: Bot, staged: storage.StagedFile
+) -> Document:
+    """Validate a staged upload and record it; the file moves into the store on success."""
+    if staged.size == 0:
+        raise EmptyDocument("The file is empty.")
+    # DOCX is a zip whose directory sits at its end, so sniffing it needs every byte.
+    head = await staged.read_all() if staged.head.startswith(b"PK\x03\x04") else staged.head
+    content_type = sniff(head, staged.filename)
+    if content_type is None:
+        raise UnsupportedFileType()
+    return await _record(session, settings, bot, staged, content_type)
+
+
+async def create_from_text(
+    session: AsyncSession, settings: Settings, bot: Bot, data: TextDocumentCreate
+) -> Document:
+    if not data.content.strip():
+        raise EmptyDocument("The text is empty.")
+    raw = data.content.encode("utf-8")
+    if len(raw) > settings.max_upload_bytes:
+        raise FileTooLarge(f"The text exceeds the {settings.max_upload_mb} MB limit.",
+                           details={"max_bytes": settings.max_upload_bytes})
+    # Pasted text is Markdown when it looks like it (and HTML when it is HTML), else plain.
+    content_type = sniff(raw) or "text/plain"
+    staged = await anyio.to_thread.run_sync(
+        storage.stage_bytes, settings.upload_dir, raw, storage.display_name(data.title)
+    )
+    try:
+        return await _record(session, settings, bot, staged, content_type)
+    finally:
+        staged.discard()
+
+
+async def _record(
+    session: AsyncSession, settings: Settings, bot: Bot, staged: storage.StagedFile,
+    content_type: str,
+) -> Document:
+    await _reject_duplicate(session, bot.id, staged.sha256)
+    # The plan's documents, storage and per-file limits (402); locks the account until commit.
+    await billing_service.check_document_upload(session, bot.owner_id, staged.size, settings=settings)
+    document = Document(
+        bot_id=bot.id,
+        filename=staged.filename,
+        content_type=content_type,
+        size_bytes=staged.size,
+        content_hash=staged.sha256,
+        storage_key=storage.new_storage_key(content_type),
+        status=DocumentStatus.QUEUED,
+    )
+    try:
+        async with session.begin_nested():  # a concurrent twin upload loses here, as a 409
+            session.add(document)
+            await session.flush()
+    except IntegrityError:
+        await _reject_duplicate(session, bot.id, staged.sha256)
+        raise
+    # If the transaction fails after this, the file is orphaned; the worker never sees it.
+    await anyio.to_thread.run_sync(storage.accept, staged, settings.upload_dir, document.storage_key)
+    jobs.enqueue(session, PROCESS_TASK, str(document.id))
+    return document
+
+
+async def _reject_duplicate(session: AsyncSession, bot_id: uuid.UUID, content_hash: str) -> None:
+    existing = await session.scalar(
+        select(Document.id).where(Document.bot_id == bot_id, Document.content_hash == content_hash)
+    )
+    if existing is not None:
+        raise DuplicateDocument(details={"document_id": str(existing)})
+
+
+# --- Reading ---------------------------------------------------------------------------
+
+
+async def list_for_bot(
+    session: AsyncSession, bot: Bot, status: DocumentStatus | None, params: PageParams
+) -> tuple[list[Document], int]:
+    stmt = select(Document).where(Document.bot_id == bot.id)
+    if status is not None:
+        stmt = stmt.where(Document.status == status)
+    return await paginate(session, stmt.order_by(Document.created_at.desc(), Document.id), params)
+
+
+async def list_chunks(
+    session: AsyncSession, document: Document, params: PageParams
+) -> tuple[list[DocumentChunk], int]:
+    stmt = (
+        select(DocumentChunk)
+        .where(DocumentChunk.document_id == document.id)
+        .order_by(DocumentChunk.chunk_index)
+    )
+    return await paginate(session, stmt, params)
+
+
+async def resolve_chunks(
+    session: AsyncSession, bot_id: uuid.UUID, chunk_ids: Sequence[str]
+) -> dict[str, ChunkInfo]:
+    """Vector ids (`{document_id}:{chunk_index}`) → chunk text and source, for this bot only.
+
+    Ids of chunks that are gone (document deleted or re-chunked) are left out.
+    """
+    keys = [key for key in map(_parse_vector_id, chunk_ids) if key is not None]
+    if not keys:
+        return {}
+    wanted = {document_id for document_id, _ in keys}
+    rows = await session.execute(
+        select(DocumentChunk, Document.filename)
+        .join(Document, Document.id == DocumentChunk.document_id)
+        .where(
+            DocumentChunk.bot_id == bot_id,
+            DocumentChunk.document_id.in_(wanted),
+            DocumentChunk.chunk_index.in_({index for _, index in keys}),
+        )
+    )
+    found: dict[str, ChunkInfo] = {}
+    for chunk, filename in rows:
+        key = vector_id(chunk.document_id, chunk.chunk_index)
+        found[key] = ChunkInfo(
+            chunk_id=key,
+            document_id=str(chunk.document_id),
+            document_name=filename,
+            chunk_index=chunk.chunk_index,
+            text=chunk.text,
+            page=chunk.page,
+        )
+    return {key: found[key] for key in chunk_ids if key in found}
+
+
+def _parse_vector_id(value: str) -> tuple[uuid.UUID, int] | None:
+    document_id, _, index = value.rpartition(":")
+    try:
+        return uuid.UUID(document_id), int(index)
+    except ValueError:
+        return None
+
+
+async def search(
+    session: AsyncSession, runtime: Runtime, bot: Bot, data: SearchRequest
+) -> list[SearchHit]:
+    """Retrieval testing: the same retrieval chat uses, without the relevance floor."""
+    if bot.embedding_model is None:
+        return []  # nothing indexed yet
+    agent = RagAgent(runtime.agent.embedder, runtime.agent.vector_store, runtime.agent.llm)
+    profile = BotProfile(namespace=str(bot.id), embedding_model=bot.embedding_model)
+    try:
+        sources = await agent.retrieve(
+            profile, data.query, top_k=data.top_k, min_score=-1.0,
+            resolve=lambda ids: resolve_chunks(session, bot.id, ids),
+        )
+    except AgentModelMismatch as exc:
+        raise EmbeddingModelMismatch(details={
+            "bot_embedding_model": bot.embedding_model,
+            "current_embedding_model": runtime.agent.embedder.model,
+        }) from exc
+    return [
+        SearchHit(chunk_id=s.chunk_id, document_id=uuid.UUID(s.document_id),
+                  document_name=s.document_name, chunk_index=s.chunk_index, page=s.page,
+                  score=round(s.score, 6), text=s.text)
+        for s in sources
+    ]
+
+
+# --- Changing ---------------------------------------------------------------------------
+
+
+async def reindex(session: AsyncSession, settings: Settings, document: Document) -> Document:
+    """Queue the document again, e.g. after the embedding provider changed."""
+    stale_before = utcnow() - timedelta(seconds=settings.stuck_after_seconds)
+    if document.status == DocumentStatus.PROCESSING and document.status_changed_at > stale_before:
+        raise DocumentBusy()
+    document.status = DocumentStatus.QUEUED
+    document.progress, document.error, document.attempts = 0, None, 0
+    document.status_changed_at, document.finished_at = utcnow(), None
+    await session.flush()
+    jobs.enqueue(session, PROCESS_TASK, str(document.id))
+    return document
+
+
+async def delete(session: AsyncSession, document: Document) -> None:
+    """Rows go now; vectors and the stored file go after the commit (a job)."""
+    indexed = await session.scalar(
+        select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == document.id)
+    )
+    vector_count = max(document.chunk_count, (indexed + 1) if indexed is not None else 0)
+    await session.delete(document)
+    await session.flush()
+    jobs.enqueue(session, PURGE_TASK, str(document.bot_id), str(document.id), vector_count,
+                 document.storage_key)
+
+
+@on_bot_delete
+async def _purge_files_of_bot(session: AsyncSession, bot: Bot) -> None:
+    # The bot's namespace goes with `bots.purge_vectors`; only the stored files remain.
+    keys = (await session.scalars(select(Document.storage_key).where(Document.bot_id == bot.id))).all()
+    for key in keys:
+        jobs.enqueue(session, PURGE_TASK, str(bot.id), None, 0, key)
