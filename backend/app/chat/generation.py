@@ -1,0 +1,193 @@
+"""Answering a stored question: run the RAG agent, store the reply, map LLM failures.
+
+These run after the request's transaction has committed (see `app.chat.responses`): they
+hold no database connection while the model works, and store the reply in a short
+transaction of their own. Nothing here knows who is asking, so the widget reuses it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+from fastapi.sse import ServerSentEvent
+
+from agent.chunking import count_tokens
+from agent.errors import AgentError, EmbeddingModelMismatch, LLMRateLimited, LLMTimeout
+from agent.rag import ChunkInfo, ChunkResolver, RagAgent, Source, SourcesEvent
+from agent.types import StreamChunk, Usage
+from app.chat import exceptions
+from app.chat.models import MessageStatus
+from app.chat.schemas import MessageAnswer
+from app.chat.service import Reply, Turn, source_dict, store_reply
+from app.core.errors import AppError
+from app.core.logging import get_logger
+from app.core.metrics import LLM_ERRORS, LLM_TOKENS
+from app.core.runtime import Runtime
+from app.documents import service as documents_service
+from app.documents.exceptions import EmbeddingModelMismatch as EmbeddingModelChanged
+
+log = get_logger(__name__)
+
+# Sent when the provider gave no Retry-After of its own.
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
+
+async def answer(runtime: Runtime, turn: Turn) -> MessageAnswer:
+    """The whole answer at once. A failure is stored as a failed reply, then raised."""
+    started = time.perf_counter()
+    try:
+        result = await _agent(runtime).answer(
+            turn.profile, turn.question, resolve=_resolver(runtime, turn.bot_id),
+            history=turn.history, selected_text=turn.selected_text,
+        )
+    except AgentError as exc:
+        error = _app_error(runtime, exc)
+        failed = Reply("", MessageStatus.FAILED, _elapsed_ms(started), error_code=error.code)
+        await _save(runtime, turn, failed)
+        raise error from exc
+    reply = Reply(result.text, MessageStatus.COMPLETE, _elapsed_ms(started),
+                  sources=result.sources, usage=result.usage)
+    return MessageAnswer(
+        message_id=await _save(runtime, turn, reply),
+        conversation_id=turn.conversation_id,
+        content=reply.content,
+        sources=[source_dict(s) for s in reply.sources],
+        usage=_usage_dict(reply.usage),
+        latency_ms=reply.latency_ms,
+    )
+
+
+async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]:
+    """`sources`, then `token` deltas, then `done`; or an `error` event, then the end.
+
+    When the consumer stops early (the client went away), generation stops and what was
+    generated so far is stored as an interrupted reply.
+    """
+    started = time.perf_counter()
+    progress = _Progress()
+    events = _agent(runtime).stream(
+        turn.profile, turn.question, resolve=_resolver(runtime, turn.bot_id),
+        history=turn.history, selected_text=turn.selected_text,
+    )
+    try:
+        async for event in events:
+            if (sse := progress.take(event)) is not None:
+                yield sse
+    except AgentError as exc:
+        error = _app_error(runtime, exc)
+        await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, error.code))
+        yield error_event(error)
+        return
+    except Exception:
+        log.exception("chat_stream_failed", conversation_id=str(turn.conversation_id))
+        await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, "internal_error"))
+        yield ServerSentEvent(event="error", data={
+            "code": "internal_error", "message": "Something went wrong on our side.",
+        })
+        return
+    except BaseException:  # cancelled, or closed at a yield: the client is gone
+        await _save(runtime, turn, progress.reply(started, MessageStatus.INTERRUPTED))
+        raise
+    finally:
+        await events.aclose()
+    reply = progress.reply(started, MessageStatus.COMPLETE)
+    message_id = await _save(runtime, turn, reply)
+    yield ServerSentEvent(event="done", data={
+        "message_id": str(message_id),
+        "conversation_id": str(turn.conversation_id),
+        "usage": _usage_dict(reply.usage),
+        "latency_ms": reply.latency_ms,
+    })
+
+
+def error_event(error: AppError) -> ServerSentEvent:
+    data: dict[str, object] = {"code": error.code, "message": error.message}
+    if "Retry-After" in error.headers:
+        data["retry_after"] = int(error.headers["Retry-After"])
+    return ServerSentEvent(event="error", data=data)
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What a stream has produced so far, so a cut-off answer can still be stored."""
+
+    sources: list[Source] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    usage: Usage | None = None
+
+    def take(self, event: SourcesEvent | StreamChunk) -> ServerSentEvent | None:
+        if isinstance(event, SourcesEvent):
+            self.sources = event.sources
+            return ServerSentEvent(event="sources", data=[source_dict(s) for s in event.sources])
+        if event.usage is not None:
+            self.usage = event.usage
+        if not event.delta:
+            return None
+        self.parts.append(event.delta)
+        return ServerSentEvent(event="token", data={"delta": event.delta})
+
+    def reply(self, started: float, status: MessageStatus, error_code: str | None = None) -> Reply:
+        content = "".join(self.parts)
+        # Cut-off streams never got the provider's count; estimate what was generated.
+        usage = self.usage or Usage(completion_tokens=count_tokens(content) if content else 0)
+        return Reply(content, status, _elapsed_ms(started), sources=self.sources, usage=usage,
+                     error_code=error_code)
+
+
+def _agent(runtime: Runtime) -> RagAgent:
+    providers = runtime.agent
+    return RagAgent(providers.embedder, providers.vector_store, providers.llm)
+
+
+def _resolver(runtime: Runtime, bot_id: uuid.UUID) -> ChunkResolver:
+    async def resolve(ids: Sequence[str]) -> Mapping[str, ChunkInfo]:
+        async with runtime.sessionmaker() as session:
+            return await documents_service.resolve_chunks(session, bot_id, ids)
+
+    return resolve
+
+
+async def _save(runtime: Runtime, turn: Turn, reply: Reply) -> uuid.UUID:
+    """Store the reply in its own short transaction, even while the caller is cancelled."""
+    with anyio.CancelScope(shield=True):
+        async with runtime.sessionmaker.begin() as session:
+            message = await store_reply(session, runtime.settings, turn, reply)
+    provider = runtime.agent.llm.provider
+    LLM_TOKENS.labels(provider, "prompt").inc(reply.usage.prompt_tokens)
+    LLM_TOKENS.labels(provider, "completion").inc(reply.usage.completion_tokens)
+    return message.id
+
+
+def _app_error(runtime: Runtime, exc: AgentError) -> AppError:
+    """The HTTP error for an agent failure; the upstream detail only goes to the log."""
+    error: AppError
+    if isinstance(exc, EmbeddingModelMismatch):
+        error = EmbeddingModelChanged()
+    elif isinstance(exc, LLMRateLimited):
+        seconds = math.ceil(exc.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
+        error = exceptions.LLMRateLimited(
+            exc.message, details={"retry_after": seconds}, headers={"Retry-After": str(seconds)}
+        )
+    elif isinstance(exc, LLMTimeout):
+        error = exceptions.LLMTimeout(exc.message)
+    else:
+        error = exceptions.LLMFailed(exc.message)
+    provider = runtime.agent.llm.provider
+    if error.code.startswith("llm_"):
+        LLM_ERRORS.labels(provider, error.code).inc()
+    log.warning("chat_turn_failed", provider=provider, code=error.code,
+                error_type=type(exc).__name__, detail=exc.detail)
+    return error
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _usage_dict(usage: Usage) -> dict[str, int]:
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
