@@ -35,7 +35,16 @@ def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedd
     if settings.uses_gemini:
         from agent.embeddings.gemini import GeminiEmbedder
 
-        inner = GeminiEmbedder(settings)
+        inner = GeminiEmbedder(
+            api_key=settings.gemini_api_key or "",
+            model=settings.gemini_embedding_model,
+            dimensions=settings.embedding_dim,
+            base_url=settings.gemini_base_url,
+            timeout_seconds=settings.embed_timeout_seconds,
+            max_attempts=settings.embed_max_attempts,
+            retry_initial_seconds=settings.embed_retry_initial_seconds,
+            retry_max_seconds=settings.embed_retry_max_seconds,
+        )
     else:
         from agent.embeddings.local import LocalEmbedder
 
@@ -49,7 +58,9 @@ def build_vector_store(settings: AgentSettings, engine: AsyncEngine) -> VectorSt
     if settings.uses_pinecone:
         from agent.vectorstores.pinecone import PineconeVectorStore
 
-        return PineconeVectorStore(settings)
+        return PineconeVectorStore(
+            api_key=settings.pinecone_api_key or "", index_host=settings.pinecone_index_host or ""
+        )
     from agent.vectorstores.local import LocalVectorStore
 
     return LocalVectorStore(engine)
