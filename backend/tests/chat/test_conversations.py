@@ -185,3 +185,15 @@ async def test_messages_and_tokens_are_counted_per_bot_per_month(client, owner, 
     assert usage[0].prompt_tokens == sum(a["usage"]["prompt_tokens"] for a in answers)
     assert usage[0].completion_tokens == sum(a["usage"]["completion_tokens"] for a in answers)
     assert len(usage[0].period) == 7 and usage[0].period[4] == "-"
+
+
+async def test_past_the_monthly_messages_the_owner_gets_402(client, owner, chat, settings):
+    _, conversation = chat
+    settings.plan_limits = {settings.default_plan: {"messages_per_month": 2}}
+    for n in range(2):
+        assert (await ask(client, owner, conversation["id"], f"q{n}")).status_code == 200
+
+    r = await ask(client, owner, conversation["id"], "one more")
+
+    assert r.status_code == 402 and r.json()["error"]["code"] == "plan_limit_reached"
+    assert [m["content"] for m in await history(client, owner, conversation["id"])][::2] == ["q0", "q1"]
