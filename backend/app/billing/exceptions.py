@@ -14,19 +14,18 @@ class PlanLimitReached(AppError):
 
     def __init__(self, resource: str, *, limit: int, used: int, plan: str) -> None:
         super().__init__(
-            f"Your {plan} plan allows {limit} {_LABELS.get(resource, resource)}; "
-            "upgrade your plan to add more.",
+            f"Your {plan} plan allows {_describe(resource, limit)}; upgrade your plan for more.",
             details={"resource": resource, "limit": limit, "used": used, "plan": plan},
         )
 
 
-_LABELS = {
-    "bots": "bots",
-    "documents": "documents",
-    "storage_bytes": "bytes of storage",
-    "max_file_bytes": "bytes per file",
-    "messages_per_month": "messages in this usage period",
-}
+def _describe(resource: str, limit: int) -> str:
+    if resource in ("storage_bytes", "max_file_bytes"):
+        size = f"{limit / 1024 / 1024:g} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+        return f"{size} of storage" if resource == "storage_bytes" else f"files up to {size}"
+    noun = {"bots": "bot", "documents": "document", "messages_per_month": "message"}[resource]
+    suffix = " per usage period" if resource == "messages_per_month" else ""
+    return f"{limit} {noun}{'' if limit == 1 else 's'}{suffix}"
 
 
 class MessageQuotaExceeded(RateLimited):
