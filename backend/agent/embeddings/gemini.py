@@ -26,6 +26,21 @@ _TASK_TYPES = {EmbeddingTask.DOCUMENT: "RETRIEVAL_DOCUMENT", EmbeddingTask.QUERY
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    # google-genai sends through httpx or its fork httpx2, whose exception classes are
+    # distinct; timeouts and refused connections are TransportErrors in both.
+    errors: list[type[Exception]] = [httpx.TransportError]
+    try:
+        import httpx2
+    except ImportError:
+        return tuple(errors)
+    errors.append(httpx2.TransportError)
+    return tuple(errors)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
+
+
 class GeminiEmbedder:
     provider = "gemini"
 
@@ -69,7 +84,7 @@ class GeminiEmbedder:
                     response = await self._client.aio.models.embed_content(
                         model=self.model, contents=texts, config=config
                     )
-        except (genai_errors.APIError, httpx.TransportError) as exc:
+        except (genai_errors.APIError, *_TRANSPORT_ERRORS) as exc:
             raise _translate(exc) from exc
         return _normalised(response, len(texts), self.dimensions)
 
@@ -77,8 +92,7 @@ class GeminiEmbedder:
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, genai_errors.APIError):
         return exc.code in _RETRYABLE_STATUS
-    # Timeouts are TransportErrors too.
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, _TRANSPORT_ERRORS)
 
 
 def _translate(exc: Exception) -> Exception:
