@@ -8,6 +8,10 @@ Each text becomes a sparse bag of features hashed into `dimensions` buckets:
 Each feature adds +w or -w to its bucket (the sign comes from the hash), so collisions
 cancel out on average instead of piling up. Vectors are L2-normalised, so the dot product
 is a cosine similarity between tf-weighted bags of words.
+
+Corpus statistics (IDF) cannot live in a stateless embedder; `LocalVectorStore` applies them
+when it ranks these sparse vectors. 1024 dimensions keep hashing collisions low enough to
+match BM25 on 450-token chunks (tests/agent/test_embeddings.py holds the comparison).
 """
 
 from __future__ import annotations
@@ -59,22 +63,24 @@ class LocalEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         words = [w for w in tokenize(text) if w not in STOPWORDS]
         stems = [stem(w) for w in words]
-        features: Counter[str] = Counter(stems)
-        pairs: Counter[str] = Counter(f"{a} {b}" for a, b in zip(stems, stems[1:]))
+        features = [("w" + s, count, _WORD_WEIGHT) for s, count in Counter(stems).items()]
+        pairs = Counter(f"p{a} {b}" for a, b in zip(stems, stems[1:]))
+        features += [(pair, count, _PAIR_WEIGHT) for pair, count in pairs.items()]
+
         indices: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        flat_idx: list[int] = []
-        flat_val: list[float] = []
-        for feature, count, weight in _weighted(features, _WORD_WEIGHT, pairs, _PAIR_WEIGHT):
-            bucket, sign = self._bucket(feature)
-            flat_idx.append(bucket)
-            flat_val.append(sign * weight * (1.0 + math.log(count)))
         for word, count in Counter(words).items():
             idx, val = self._ngrams(word)
             indices.append(idx)
             values.append(val * (1.0 + math.log(count)))
-        indices.append(np.asarray(flat_idx, dtype=np.intp))
-        values.append(np.asarray(flat_val, dtype=np.float64))
+        buckets = [self._bucket(feature) for feature, _, _ in features]
+        indices.append(np.fromiter((b for b, _ in buckets), dtype=np.intp, count=len(buckets)))
+        # Sublinear tf: the tenth mention of a word says less than the first.
+        values.append(np.fromiter(
+            (sign * weight * (1.0 + math.log(count)) for (_, sign), (_, count, weight) in zip(buckets, features)),
+            dtype=np.float64,
+            count=len(buckets),
+        ))
         return np.bincount(
             np.concatenate(indices), weights=np.concatenate(values), minlength=self.dimensions
         )
@@ -100,10 +106,3 @@ class LocalEmbedder:
             np.fromiter((s * weight for _, s in buckets), dtype=np.float64, count=len(buckets)),
         )
 
-
-def _weighted(words: Counter[str], word_weight: float, pairs: Counter[str], pair_weight: float):
-    """Yield (feature key, count, weight); prefixes keep word and pair features apart."""
-    for word, count in words.items():
-        yield "w" + word, count, word_weight
-    for pair, count in pairs.items():
-        yield "p" + pair, count, pair_weight

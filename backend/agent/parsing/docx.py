@@ -13,7 +13,6 @@ from docx.text.paragraph import Paragraph
 
 from agent.errors import ParseError
 from agent.parsing._limits import NO_TEXT, Deadline, clean_text
-
 from agent.types import Page, ParsedDocument
 
 # A DOCX is a zip; refuse archives that would inflate past this (zip bombs).

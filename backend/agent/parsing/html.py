@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup
 
 from agent.errors import ParseError
 from agent.parsing._limits import NO_TEXT, clean_text
@@ -65,6 +65,5 @@ def _mark_structure(soup: BeautifulSoup) -> None:
     for tag in soup.find_all(["td", "th"]):
         tag.insert_after(" | ")
     for tag in soup.find_all(_BLOCKS):
-        if isinstance(tag, Tag):
-            tag.insert_before("\n\n")
-            tag.insert_after("\n\n")
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
