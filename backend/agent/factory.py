@@ -49,9 +49,10 @@ def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedd
         from agent.embeddings.local import LocalEmbedder
 
         inner = LocalEmbedder(settings.local_embedding_dim)
-    cache = RedisKeyValueCache(settings.redis_url) if settings.redis_url else SqlKeyValueCache(engine)
-    closers = [cache.aclose] if hasattr(cache, "aclose") else []
-    return CachedEmbedder(inner, cache), closers
+    if settings.redis_url:
+        redis_cache = RedisKeyValueCache(settings.redis_url)
+        return CachedEmbedder(inner, redis_cache), [redis_cache.close]
+    return CachedEmbedder(inner, SqlKeyValueCache(engine)), []
 
 
 def build_vector_store(settings: AgentSettings, engine: AsyncEngine) -> VectorStore:
@@ -78,11 +79,14 @@ def build_llm(settings: AgentSettings) -> LLM:
 
 def build_providers(settings: AgentSettings, engine: AsyncEngine) -> AgentProviders:
     embedder, closers = build_embedder(settings, engine)
+    llm = build_llm(settings)
+    if hasattr(llm, "aclose"):
+        closers.append(llm.aclose)
     return AgentProviders(
         settings=settings,
         embedder=embedder,
         vector_store=build_vector_store(settings, engine),
-        llm=build_llm(settings),
+        llm=llm,
         chunker=Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens),
         _closers=closers,
     )

@@ -49,8 +49,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             method = scope["method"]
             HTTP_REQUESTS.labels(method, template, str(status)).inc()
             HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - start)
@@ -66,6 +65,16 @@ SCRAPE_HOOK_TIMEOUT = 5.0
 def on_scrape(hook: ScrapeHook) -> ScrapeHook:
     _scrape_hooks.append(hook)
     return hook
+
+
+def _route_template(scope: Scope) -> str:
+    """The matched route's full path template, e.g. /api/v1/bots/{bot_id}."""
+    # FastAPI resolves included routers lazily; the effective context knows the full prefix.
+    context = (scope.get("fastapi") or {}).get("effective_route_context")
+    template = getattr(context, "path_format", None)
+    if template is None:
+        template = getattr(scope.get("route"), "path_format", None)
+    return template or "unmatched"
 
 
 async def metrics_response(request: Request) -> Response:
