@@ -184,9 +184,6 @@ async def start_turn(
 
     Over the monthly message limit this refuses with 402 (429 for widget visitors).
     """
-    await billing_service.record_message(
-        session, bot.owner_id, settings=runtime.settings, visitor=visitor
-    )
     history = await _recent_history(session, conversation)
     message = Message(
         conversation_id=conversation.id,
@@ -198,8 +195,13 @@ async def start_turn(
     if not conversation.title:
         conversation.title = data.content[:_TITLE_CHARS]
     conversation.updated_at = utcnow()
-    await add_usage(session, bot.id, messages=1)
     await session.flush()
+    # The counters come last: their row locks are shared by every chat of the owner and
+    # are held until commit. Always the account's first, then the bot's (no deadlocks).
+    await billing_service.record_message(
+        session, bot.owner_id, settings=runtime.settings, visitor=visitor
+    )
+    await add_usage(session, bot.id, messages=1)
     return Turn(
         conversation_id=conversation.id,
         bot_id=bot.id,
@@ -259,17 +261,18 @@ async def store_reply(
         error_code=reply.error_code,
     )
     session.add(message)
+    await session.flush()
     usage = reply.usage
     if usage.prompt_tokens or usage.completion_tokens:
-        await add_usage(
-            session, turn.bot_id,
-            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-        )
+        # Last, and in start_turn's order: account, then bot (see there).
         await billing_service.record_tokens(
             session, turn.owner_id, usage.prompt_tokens + usage.completion_tokens,
             settings=settings,
         )
-    await session.flush()
+        await add_usage(
+            session, turn.bot_id,
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        )
     return message
 
 
