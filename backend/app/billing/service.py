@@ -102,8 +102,8 @@ def plan_for_price(settings: Settings, price_id: str | None) -> str | None:
 # --- Subscription rows -----------------------------------------------------------------
 
 
-def upsert_ignoring_conflicts(session: AsyncSession, model: type[Base]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, so racing first requests do not fail."""
+def dialect_insert(session: AsyncSession, model: type[Base]) -> Any:
+    """The dialect's INSERT, for ON CONFLICT DO NOTHING: racing first requests do not fail."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
 
@@ -117,7 +117,7 @@ async def _subscription(
         stmt = stmt.with_for_update()
     row = await session.scalar(stmt)
     if row is None:
-        insert = upsert_ignoring_conflicts(session, Subscription).values(account_id=account_id)
+        insert = dialect_insert(session, Subscription).values(account_id=account_id)
         await session.execute(insert.on_conflict_do_nothing(index_elements=["account_id"]))
         row = await session.scalar(stmt)
     assert row is not None
@@ -235,7 +235,7 @@ async def check_file_size(
 
 
 async def _counter_row(session: AsyncSession, owner_id: uuid.UUID, period_start: datetime) -> None:
-    insert = upsert_ignoring_conflicts(session, UsageCounter).values(
+    insert = dialect_insert(session, UsageCounter).values(
         account_id=owner_id, period_start=period_start, messages=0, tokens=0
     )
     key = ["account_id", "period_start"]

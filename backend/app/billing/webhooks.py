@@ -24,7 +24,7 @@ from app.billing.service import (
     GRANTING_STATUSES,
     lock_subscription,
     plan_for_price,
-    upsert_ignoring_conflicts,
+    dialect_insert,
 )
 from app.billing.stripe_service import construct_event
 from app.core.config import Settings
@@ -63,7 +63,7 @@ async def handle(session: AsyncSession, settings: Settings, payload: bytes,
 
 async def _record_once(session: AsyncSession, event: Obj, created: datetime) -> bool:
     # Same transaction as the effect: either both are stored, or neither and Stripe retries.
-    insert = upsert_ignoring_conflicts(session, StripeEvent).values(
+    insert = dialect_insert(session, StripeEvent).values(
         id=event["id"], type=event["type"], created=created, received_at=utcnow()
     )
     stmt = insert.on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)

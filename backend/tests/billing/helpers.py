@@ -32,7 +32,8 @@ async def add_document(session: AsyncSession, bot_id: str, size_bytes: int) -> N
     table = documents_table()
     values: dict[str, Any] = {"bot_id": uuid.UUID(bot_id), "size_bytes": size_bytes}
     for column in table.columns:
-        needs_value = not column.nullable and column.default is None and column.server_default is None
+        has_default = column.default is not None or column.server_default is not None
+        needs_value = not column.nullable and not has_default
         if column.name not in values and (needs_value or column.primary_key):
             values[column.name] = _filler(column)
     if "status" in table.columns:

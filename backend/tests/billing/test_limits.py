@@ -41,7 +41,8 @@ async def test_the_pro_bot_limit_counts_only_this_account(client, owner, make_us
         assert (await create_bot(client, owner, f"Bot {i}")).status_code == 201
     r = await create_bot(client, owner)
     assert r.status_code == 402
-    assert r.json()["error"]["details"] == {"resource": "bots", "limit": 3, "used": 3, "plan": "pro"}
+    details = r.json()["error"]["details"]
+    assert details == {"resource": "bots", "limit": 3, "used": 3, "plan": "pro"}
 
 
 async def test_a_downgrade_deletes_nothing_and_refuses_only_new_bots(client, owner,

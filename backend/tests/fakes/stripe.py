@@ -79,7 +79,8 @@ class FakeStripe:
         session_id = _id("cs_test")
         body = {
             "id": session_id, "object": "checkout.session", "mode": form.get("mode"),
-            "customer": form.get("customer"), "url": f"https://checkout.stripe.test/c/pay/{session_id}",
+            "customer": form.get("customer"),
+            "url": f"https://checkout.stripe.test/c/pay/{session_id}",
         }
         return FakeResponse.json(body)
 
@@ -126,7 +127,8 @@ def subscription(
 
 
 def invoice(sub_id: str, *, customer: str, period: tuple[int, int]) -> dict[str, Any]:
-    line = {"id": _id("il"), "object": "line_item", "period": {"start": period[0], "end": period[1]}}
+    line = {"id": _id("il"), "object": "line_item",
+            "period": {"start": period[0], "end": period[1]}}
     return {
         "id": _id("in"), "object": "invoice", "customer": customer,
         "parent": {"type": "subscription_details",
