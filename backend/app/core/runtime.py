@@ -65,6 +65,10 @@ _worker: tuple[asyncio.AbstractEventLoop, Runtime] | None = None
 def worker_runtime(settings: Settings | None = None) -> Runtime:
     global _worker
     if _worker is None:
+        from app.models import load_all_models
+
+        # A worker imports only task modules; the ORM needs every table to resolve foreign keys.
+        load_all_models()
         loop = asyncio.new_event_loop()
         _worker = (loop, Runtime(settings or get_settings()))
     return _worker[1]

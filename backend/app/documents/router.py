@@ -10,7 +10,7 @@ from app.core.pagination import Page, PageParamsDep
 from app.core.runtime import RuntimeDep
 from app.documents import metrics as _metrics  # noqa: F401 - registers the scrape hooks
 from app.documents import service
-from app.documents.dependencies import OwnedDocument, StagedUpload
+from app.documents.dependencies import OwnedDocument, ReleasedBot, StagedUpload
 from app.documents.models import DocumentStatus
 from app.documents.schemas import (
     ChunkPublic,
@@ -111,7 +111,7 @@ async def reindex_document(
 
 @router.post("/bots/{bot_id}/search", response_model=SearchResults)
 async def search(
-    data: SearchRequest, bot: OwnedBot, session: SessionDep, runtime: RuntimeDep
+    data: SearchRequest, bot: ReleasedBot, session: SessionDep, runtime: RuntimeDep
 ) -> SearchResults:
     """Retrieval testing: the bot's best-matching chunks for `query`, best first, with scores."""
     return SearchResults(items=await service.search(session, runtime, bot, data))
