@@ -3,7 +3,8 @@
 Order safety: subscription events carry the subscription's whole state; the `created` time
 of the newest one applied is kept in `stripe_state_at`, and an older event changes nothing.
 A canceled subscription never comes back (Stripe cannot revive one), so a late `updated`
-cannot resurrect a paid plan after `deleted`, even within the same second. Invoice events
+cannot resurrect a paid plan after `deleted`, even within the same second; likewise a
+late `created` saying `incomplete` cannot undo the payment that made it active. Invoice events
 only adjust the status and the usage period, never the plan, and never advance the stamp,
 so they cannot hide a subscription event from us.
 """
@@ -120,7 +121,11 @@ async def _on_subscription(session: AsyncSession, settings: Settings, obj: Obj,
 
 def _concerns(row: Subscription, obj: Obj, deleted: bool) -> bool:
     if row.stripe_subscription_id == obj["id"]:
-        return row.status != "canceled"  # canceled is final at Stripe
+        # Stripe never revives a canceled subscription, nor returns one to incomplete:
+        # this settles events of the same second whatever their delivery order.
+        if row.status == "canceled":
+            return False
+        return obj.get("status") != "incomplete" or row.status == "incomplete"
     live = row.stripe_subscription_id is not None and row.status in GRANTING_STATUSES
     # Another subscription's news replaces the live one only when it grants a plan itself.
     return not live or (not deleted and obj.get("status") in GRANTING_STATUSES)

@@ -114,6 +114,18 @@ async def test_a_late_updated_after_deleted_does_not_resurrect_pro(client, owner
     assert state["plan"] == "free" and state["status"] == "canceled"
 
 
+async def test_a_late_incomplete_created_does_not_undo_the_payment(client, owner,
+                                                                  stripe_settings):
+    now = int(time.time())
+    sub = subscription("sub_3ds", customer="cus_3ds", price=PRICE_PRO,
+                       account_id=await account_id(client, owner))
+    await deliver(client, event("customer.subscription.updated", sub, created=now))
+    incomplete = {**sub, "status": "incomplete"}
+    await deliver(client, event("customer.subscription.created", incomplete, created=now))
+    state = await plan_of(client, owner)
+    assert state["plan"] == "pro" and state["status"] == "active"
+
+
 async def test_a_new_subscription_after_cancellation_applies(client, owner, stripe_settings):
     now = int(time.time())
     old = await subscribe(client, owner, created=now - 100)
