@@ -46,6 +46,7 @@ def configure_celery(settings: Settings) -> Celery:
                 "task": "documents.sweep_stuck",
                 "schedule": float(settings.sweep_interval_seconds),
             },
+            "prune-stripe-events": {"task": "billing.prune_events", "schedule": 24 * 3600.0},
         },
     )
     return celery_app
