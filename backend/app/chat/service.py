@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,17 +81,21 @@ async def get_owned_conversation(
     row = await session.execute(
         select(Conversation, Bot)
         .join(Bot, Bot.id == Conversation.bot_id)
-        .where(
-            Conversation.id == conversation_id,
-            Conversation.user_id == owner.id,
-            Bot.owner_id == owner.id,
-            Conversation.deleted_at.is_(None),
-        )
+        .where(Conversation.id == conversation_id, *_visible_to(owner))
     )
     found = row.one_or_none()
     if found is None:
         raise ConversationNotFound()
     return BotConversation(*found)
+
+
+def _visible_to(owner: User) -> tuple[ColumnElement[bool], ...]:
+    """The owner's own, undeleted conversations with their own bots (joined with Bot)."""
+    return (
+        Conversation.user_id == owner.id,
+        Bot.owner_id == owner.id,
+        Conversation.deleted_at.is_(None),
+    )
 
 
 async def delete_conversation(session: AsyncSession, conversation: Conversation) -> None:
@@ -119,12 +123,7 @@ async def get_owned_message(session: AsyncSession, owner: User, message_id: uuid
         select(Message)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Bot, Bot.id == Conversation.bot_id)
-        .where(
-            Message.id == message_id,
-            Conversation.user_id == owner.id,
-            Bot.owner_id == owner.id,
-            Conversation.deleted_at.is_(None),
-        )
+        .where(Message.id == message_id, *_visible_to(owner))
     )
     if message is None:
         raise MessageNotFound()
