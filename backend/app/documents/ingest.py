@@ -19,7 +19,7 @@ import anyio
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.errors import ParseError, PermanentError
+from agent.errors import AgentError, ParseError, PermanentError
 from agent.parsing import parse_document
 from agent.types import Chunk, EmbeddingTask, VectorRecord
 from app.bots.models import Bot
@@ -208,15 +208,33 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
         )
         count = max(document.chunk_count, 0 if indexed is None else indexed + 1)
         bot_id = document.bot_id
+    # Vectors go first, while the document still reads `processing` (a reindex is refused
+    # then), so they can never race with a new run's vectors.
+    vectors_left = await _try_delete_vectors(runtime, bot_id, doc_id, count)
+    async with runtime.sessionmaker() as session:
         now = utcnow()
-        document.status, document.error = DocumentStatus.FAILED, reason[:1000]
-        document.chunk_count, document.status_changed_at, document.finished_at = 0, now, now
+        await session.execute(
+            update(Document)
+            .where(Document.id == doc_id, Document.status.in_(_UNFINISHED))
+            .values(status=DocumentStatus.FAILED, error=reason[:1000], chunk_count=0,
+                    status_changed_at=now, finished_at=now, updated_at=now)
+        )
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
+        if vectors_left:  # the store is down too: try again later, with backoff
+            jobs.enqueue(session, "documents.purge", str(bot_id), document_id, count, None)
         await session.commit()
-    # After the commit: a crash here leaves vectors of a failed document, which no chunk row
-    # resolves, so they are never shown; reindex or delete removes them.
-    await delete_vectors(runtime, bot_id, doc_id, range(count))
+        await jobs.send_pending(session)
     log.warning("document_failed", document_id=document_id, reason=reason)
+
+
+async def _try_delete_vectors(runtime: Runtime, bot_id: uuid.UUID, doc_id: uuid.UUID, count: int) -> bool:
+    """Delete a document's vectors; True when that failed and some may be left."""
+    try:
+        await delete_vectors(runtime, bot_id, doc_id, range(count))
+    except AgentError as exc:
+        log.warning("vector_cleanup_failed", document_id=str(doc_id), error=exc.message)
+        return True
+    return False
 
 
 async def _discard_if_deleted(runtime: Runtime, job: _Job, chunk_count: int) -> None:
@@ -236,12 +254,14 @@ async def delete_vectors(
 
 
 async def purge(
-    runtime: Runtime, bot_id: str, document_id: str | None, vector_count: int, storage_key: str
+    runtime: Runtime, bot_id: str, document_id: str | None, vector_count: int,
+    storage_key: str | None,
 ) -> None:
-    """What outlives a deleted document's rows: its vectors and its stored file."""
+    """What outlives a document's rows (or a failed run): its vectors and its stored file."""
     if document_id is not None:
         await delete_vectors(runtime, bot_id, document_id, range(vector_count))
-    storage.remove_stored(runtime.settings.upload_dir, storage_key)
+    if storage_key is not None:
+        storage.remove_stored(runtime.settings.upload_dir, storage_key)
 
 
 async def requeue_stuck(runtime: Runtime) -> int:

@@ -60,7 +60,7 @@ def _fail(document_id: str, reason: str) -> None:
 
 @celery_app.task(name="documents.purge", autoretry_for=(Exception,), retry_backoff=True,
                  retry_jitter=True, max_retries=8)
-def purge(bot_id: str, document_id: str | None, vector_count: int, storage_key: str) -> None:
+def purge(bot_id: str, document_id: str | None, vector_count: int, storage_key: str | None) -> None:
     run_in_worker(
         lambda runtime: ingest.purge(runtime, bot_id, document_id, vector_count, storage_key)
     )
