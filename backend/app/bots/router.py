@@ -4,6 +4,7 @@ from fastapi import APIRouter, status
 
 from app.bots import service
 from app.bots.dependencies import OwnedBot
+from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotPublic, BotUpdate
 from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
@@ -11,6 +12,14 @@ from app.core.runtime import RuntimeDep
 from app.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/bots", tags=["bots"])
+
+
+async def _public(session: SessionDep, bots: list[Bot]) -> list[BotPublic]:
+    counts = await service.document_counts(session, bots)
+    return [
+        BotPublic.model_validate(bot).model_copy(update={"document_count": counts.get(bot.id, 0)})
+        for bot in bots
+    ]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BotPublic)
@@ -26,19 +35,19 @@ async def create_bot(
 async def list_bots(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[BotPublic]:
     """Your bots, newest first."""
     bots, total = await service.list_for_owner(session, user, page)
-    return Page[BotPublic](items=[BotPublic.model_validate(b) for b in bots], total=total, **page.model_dump())
+    return Page[BotPublic](items=await _public(session, bots), total=total, **page.model_dump())
 
 
 @router.get("/{bot_id}", response_model=BotPublic)
-async def get_bot(bot: OwnedBot) -> BotPublic:
+async def get_bot(bot: OwnedBot, session: SessionDep) -> BotPublic:
     """One of your bots."""
-    return BotPublic.model_validate(bot)
+    return (await _public(session, [bot]))[0]
 
 
 @router.patch("/{bot_id}", response_model=BotPublic)
 async def update_bot(data: BotUpdate, bot: OwnedBot, session: SessionDep) -> BotPublic:
     """Change some fields of a bot."""
-    return BotPublic.model_validate(await service.update(session, bot, data))
+    return (await _public(session, [await service.update(session, bot, data)]))[0]
 
 
 @router.delete("/{bot_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -50,4 +59,4 @@ async def delete_bot(bot: OwnedBot, session: SessionDep) -> None:
 @router.post("/{bot_id}/rotate-public-key", response_model=BotPublic)
 async def rotate_public_key(bot: OwnedBot, session: SessionDep) -> BotPublic:
     """Issue a new public key; widgets using the old one stop working."""
-    return BotPublic.model_validate(await service.rotate_public_key(session, bot))
+    return (await _public(session, [await service.rotate_public_key(session, bot)]))[0]

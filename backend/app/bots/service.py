@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import service as billing_service
@@ -14,6 +14,7 @@ from app.bots.exceptions import BotNotFound
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
 from app.core import jobs
+from app.core.db import Base
 from app.core.config import Settings
 from app.core.pagination import PageParams, paginate
 from app.users.models import User
@@ -38,6 +39,20 @@ async def get_owned(session: AsyncSession, owner: User, bot_id: uuid.UUID) -> Bo
     if bot is None:  # someone else's bot is indistinguishable from a missing one
         raise BotNotFound()
     return bot
+
+
+async def document_counts(session: AsyncSession, bots: Sequence[Bot]) -> dict[uuid.UUID, int]:
+    """Documents per bot, in one query. The documents table is looked up by name because
+    documents depend on bots, not the other way round."""
+    documents = Base.metadata.tables.get("documents")
+    if documents is None or not bots:
+        return {}
+    rows = await session.execute(
+        select(documents.c.bot_id, func.count())
+        .where(documents.c.bot_id.in_([b.id for b in bots]))
+        .group_by(documents.c.bot_id)
+    )
+    return {bot_id: count for bot_id, count in rows.all()}
 
 
 async def create(session: AsyncSession, owner: User, data: BotCreate, *, settings: Settings) -> Bot:

@@ -135,3 +135,17 @@ async def test_delete_bot(client, owner, db):
 async def test_bots_require_authentication(client):
     assert (await client.get(BOTS)).status_code == 401
     assert (await client.post(BOTS, json={"name": "x"})).status_code == 401
+
+
+async def test_document_count_follows_documents(client, owner):
+    bot = await create_bot(client, owner)
+    for title in ("a", "b"):
+        r = await client.post(
+            f"{BOTS}/{bot['id']}/documents/text",
+            json={"title": title, "content": f"Content of document {title}."},
+            headers=owner,
+        )
+        assert r.status_code == 202, r.text
+    assert (await client.get(f"{BOTS}/{bot['id']}", headers=owner)).json()["document_count"] == 2
+    listed = (await client.get(BOTS, headers=owner)).json()["items"]
+    assert listed[0]["document_count"] == 2
