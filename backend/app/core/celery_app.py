@@ -57,18 +57,10 @@ def _transport_options(settings: Settings) -> dict[str, object]:
         # A lost worker's unacknowledged task goes back to the queue after this long.
         return {"visibility_timeout": settings.task_visibility_timeout}
     if settings.resolved_broker_url.startswith("sqla+"):
-        _poll_sqla_often()
+        from app.core import embedded_broker
+
+        embedded_broker.register()  # polls fast only while there is work
     return {}
-
-
-def _poll_sqla_often() -> None:
-    """The SQL transport is polled: with prefetch 1 a worker looks again only after the
-    interval, so kombu's default (1 s) adds a second between documents. A poll is one
-    indexed SELECT. Set on the class: this transport hands every transport option to
-    create_engine(), which refuses `polling_interval`."""
-    from kombu.transport.sqlalchemy import Transport
-
-    Transport.polling_interval = 0.1
 
 
 configure_celery(get_settings())

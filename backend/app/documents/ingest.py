@@ -10,8 +10,10 @@ Parsing runs on the worker's main thread, where the parsers' SIGALRM time limits
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,33 +68,55 @@ async def process_document(runtime: Runtime, document_id: str) -> None:
 
 
 async def _run(runtime: Runtime, job: _Job) -> None:
-    settings = runtime.settings
+    settings, timings = runtime.settings, _Timings()
     path = storage.stored_path(settings.upload_dir, job.storage_key)
     try:
         data = await anyio.Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise ParseError("the stored file is missing; upload the document again") from exc
-    parsed = parse_document(data, job.content_type, settings.agent)
+    with timings("parse"):
+        parsed = parse_document(data, job.content_type, settings.agent)
     del data  # a large PDF's bytes are not needed past parsing
-    chunks = runtime.agent.chunker.split(parsed.pages)
+    with timings("chunk"):
+        chunks = runtime.agent.chunker.split(parsed.pages)
     if not chunks:
         raise ParseError("file has no extractable text (scanned images need OCR)")
     try:
         await _save_chunks(runtime, job, chunks, parsed.page_count)
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start : start + EMBED_BATCH]
-            await _index(runtime, job, batch)
-            await _set_progress(runtime, job, 15 + 80 * (start + len(batch)) // len(chunks))
+            await _index(runtime, job, batch, timings)
+            if start + len(batch) < len(chunks):  # the last step's 100% comes with `ready`
+                await _set_progress(runtime, job, 15 + 80 * (start + len(batch)) // len(chunks))
         await delete_vectors(runtime, job.bot_id, job.id, range(len(chunks), job.previous_count))
-        await _finish(runtime, job, len(chunks))
+        await _finish(runtime, job, len(chunks), timings)
     except DocumentGone:
         log.info("document_gone_midway", document_id=str(job.id))
         await _discard_if_deleted(runtime, job, len(chunks))
 
 
-async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk]) -> None:
-    embedder = runtime.agent.embedder
-    values = await embedder.embed([c.text for c in batch], EmbeddingTask.DOCUMENT)
+class _Timings(dict[str, float]):
+    """Seconds per phase, logged when a document is ready."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[phase] = self.get(phase, 0.0) + time.perf_counter() - start
+
+    def summary(self) -> dict[str, float]:
+        return {f"{k}_s": round(v, 3) for k, v in {**self, "total": time.perf_counter() - self._start}.items()}
+
+
+async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _Timings) -> None:
+    with timings("embed"):
+        values = await runtime.agent.embedder.embed([c.text for c in batch], EmbeddingTask.DOCUMENT)
     records = [
         VectorRecord(
             id=vector_id(job.id, chunk.index),
@@ -101,7 +125,8 @@ async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk]) -> None:
         )
         for chunk, vector in zip(batch, values, strict=True)
     ]
-    await runtime.agent.vector_store.upsert(str(job.bot_id), records)
+    with timings("upsert"):
+        await runtime.agent.vector_store.upsert(str(job.bot_id), records)
 
 
 # --- State changes: each one short transaction ------------------------------------------
@@ -165,7 +190,7 @@ async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
         raise DocumentGone()
 
 
-async def _finish(runtime: Runtime, job: _Job, chunk_count: int) -> None:
+async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timings) -> None:
     model = runtime.agent.embedder.model
     async with runtime.sessionmaker() as session:
         now = utcnow()
@@ -178,7 +203,7 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int) -> None:
                 await _requeue_other_models(session, job, model)
         await session.commit()
         await jobs.send_pending(session)
-    log.info("document_ready", document_id=str(job.id), chunks=chunk_count)
+    log.info("document_ready", document_id=str(job.id), chunks=chunk_count, **timings.summary())
 
 
 async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) -> None:
