@@ -250,3 +250,30 @@ async def test_openapi_describes_the_upload(client):
     spec = (await client.get("/openapi.json")).json()
     body = spec["paths"]["/api/v1/bots/{bot_id}/documents"]["post"]["requestBody"]
     assert "file" in body["content"]["multipart/form-data"]["schema"]["properties"]
+
+
+async def test_docx_is_recognised_from_its_bytes(client, owner):
+    import io
+
+    from docx import Document as DocxDocument
+
+    buffer = io.BytesIO()
+    docx = DocxDocument()
+    docx.add_paragraph("Warranty lasts two years.")
+    docx.save(buffer)
+    bot = await create_bot(client, owner)
+    r = await upload(client, owner, bot["id"], buffer.getvalue(), filename="warranty.bin")
+    assert r.status_code == 202, r.text
+    assert r.json()["content_type"].endswith("wordprocessingml.document")
+    r = await upload(client, owner, bot["id"], b"PK\x03\x04" + b"\x00" * 100, filename="fake.docx")
+    assert r.status_code == 415
+
+
+async def test_metrics_count_documents_by_status(client, owner):
+    bot = await create_bot(client, owner)
+    for i in range(2):
+        assert (await upload(client, owner, bot["id"], f"metric doc {i}".encode())).status_code == 202
+    text = (await client.get("/metrics")).text
+    assert 'chatsphere_documents{status="queued"} 2.0' in text
+    assert 'chatsphere_documents{status="failed"} 0.0' in text
+    assert "chatsphere_queue_depth" in text
