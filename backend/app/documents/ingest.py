@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.errors import AgentError, ParseError, PermanentError
@@ -31,6 +31,7 @@ from app.core.logging import get_logger
 from app.core.runtime import Runtime
 from app.documents import storage
 from app.documents.models import Document, DocumentChunk, DocumentStatus, vector_id
+from app.documents.service import vector_count
 
 log = get_logger(__name__)
 
@@ -111,7 +112,8 @@ class _Timings(dict[str, float]):
             self[phase] = self.get(phase, 0.0) + time.perf_counter() - start
 
     def summary(self) -> dict[str, float]:
-        return {f"{k}_s": round(v, 3) for k, v in {**self, "total": time.perf_counter() - self._start}.items()}
+        phases = {**self, "total": time.perf_counter() - self._start}
+        return {f"{phase}_s": round(seconds, 3) for phase, seconds in phases.items()}
 
 
 async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _Timings) -> None:
@@ -121,7 +123,8 @@ async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _
         VectorRecord(
             id=vector_id(job.id, chunk.index),
             values=vector,
-            metadata={"document_id": str(job.id), "chunk_index": chunk.index, "bot_id": str(job.bot_id)},
+            metadata={"document_id": str(job.id), "chunk_index": chunk.index,
+                      "bot_id": str(job.bot_id)},
         )
         for chunk, vector in zip(batch, values, strict=True)
     ]
@@ -144,15 +147,13 @@ async def _start(runtime: Runtime, document_id: uuid.UUID) -> _Job | None:
             await session.rollback()
             await fail(runtime, str(document_id), reason)
             return None
-        indexed = await session.scalar(
-            select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == document_id)
-        )
+        previous_count = await vector_count(session, document)
         now = utcnow()
         document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
         document.attempts += 1
         document.started_at = document.status_changed_at = now
         job = _Job(document.id, document.bot_id, document.content_type, document.storage_key,
-                   max(document.chunk_count, -1 if indexed is None else indexed + 1, 0))
+                   previous_count)
         await session.commit()
     return job
 
@@ -162,9 +163,9 @@ async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_co
         await _claim(session, job, progress=15, page_count=page_count)
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == job.id))
         rows = [
-            {"id": uuid.uuid4(), "document_id": job.id, "bot_id": job.bot_id, "chunk_index": c.index,
-             "page": c.page, "heading": (c.heading or None) and c.heading[:300], "text": c.text,
-             "token_count": c.token_count}
+            {"id": uuid.uuid4(), "document_id": job.id, "bot_id": job.bot_id,
+             "chunk_index": c.index, "page": c.page, "text": c.text, "token_count": c.token_count,
+             "heading": c.heading[:300] if c.heading else None}
             for c in chunks
         ]
         for start in range(0, len(rows), 1000):
@@ -194,8 +195,9 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
     model = runtime.agent.embedder.model
     async with runtime.sessionmaker() as session:
         now = utcnow()
-        await _claim(session, job, status=DocumentStatus.READY, progress=100, chunk_count=chunk_count,
-                     embedding_model=model, error=None, status_changed_at=now, finished_at=now)
+        await _claim(session, job, status=DocumentStatus.READY, progress=100, error=None,
+                     chunk_count=chunk_count, embedding_model=model, status_changed_at=now,
+                     finished_at=now)
         bot = await session.get(Bot, job.bot_id)
         if bot is not None and bot.embedding_model != model:
             previous, bot.embedding_model = bot.embedding_model, model
@@ -218,7 +220,8 @@ async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) ->
         document.status, document.progress = DocumentStatus.QUEUED, 0
         document.attempts, document.status_changed_at = 0, utcnow()
         jobs.enqueue(session, "documents.process", str(document.id))
-    log.info("bot_embedding_model_changed", bot_id=str(job.bot_id), model=model, requeued=len(stale))
+    log.info("bot_embedding_model_changed", bot_id=str(job.bot_id), model=model,
+             requeued=len(stale))
 
 
 async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
@@ -228,10 +231,7 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
         document = await session.get(Document, doc_id)
         if document is None or document.status not in _UNFINISHED:
             return
-        indexed = await session.scalar(
-            select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == doc_id)
-        )
-        count = max(document.chunk_count, 0 if indexed is None else indexed + 1)
+        count = await vector_count(session, document)
         bot_id = document.bot_id
     # Vectors go first, while the document still reads `processing` (a reindex is refused
     # then), so they can never race with a new run's vectors.
@@ -252,7 +252,9 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
     log.warning("document_failed", document_id=document_id, reason=reason)
 
 
-async def _try_delete_vectors(runtime: Runtime, bot_id: uuid.UUID, doc_id: uuid.UUID, count: int) -> bool:
+async def _try_delete_vectors(
+    runtime: Runtime, bot_id: uuid.UUID, doc_id: uuid.UUID, count: int
+) -> bool:
     """Delete a document's vectors; True when that failed and some may be left."""
     try:
         await delete_vectors(runtime, bot_id, doc_id, range(count))
@@ -267,7 +269,8 @@ async def _discard_if_deleted(runtime: Runtime, job: _Job, chunk_count: int) -> 
     async with runtime.sessionmaker() as session:
         exists = await session.scalar(select(Document.id).where(Document.id == job.id))
     if exists is None:
-        await delete_vectors(runtime, job.bot_id, job.id, range(max(chunk_count, job.previous_count)))
+        written = range(max(chunk_count, job.previous_count))
+        await delete_vectors(runtime, job.bot_id, job.id, written)
 
 
 async def delete_vectors(

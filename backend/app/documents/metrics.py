@@ -14,7 +14,8 @@ from app.documents.models import Document, DocumentStatus
 @on_scrape
 async def refresh_documents_by_status(runtime: Runtime) -> None:
     async with runtime.sessionmaker() as session:
-        rows = await session.execute(select(Document.status, func.count()).group_by(Document.status))
+        stmt = select(Document.status, func.count()).group_by(Document.status)
+        rows = await session.execute(stmt)
         counts = {status: count for status, count in rows}
     for status in DocumentStatus:
         DOCUMENTS_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))

@@ -98,7 +98,9 @@ async def _record(
 ) -> Document:
     await _reject_duplicate(session, bot.id, staged.sha256)
     # The plan's documents, storage and per-file limits (402); locks the account until commit.
-    await billing_service.check_document_upload(session, bot.owner_id, staged.size, settings=settings)
+    await billing_service.check_document_upload(
+        session, bot.owner_id, staged.size, settings=settings
+    )
     document = Document(
         bot_id=bot.id,
         filename=staged.filename,
@@ -116,7 +118,9 @@ async def _record(
         await _reject_duplicate(session, bot.id, staged.sha256)
         raise
     # If the transaction fails after this, the file is orphaned; the worker never sees it.
-    await anyio.to_thread.run_sync(storage.accept, staged, settings.upload_dir, document.storage_key)
+    await anyio.to_thread.run_sync(
+        storage.accept, staged, settings.upload_dir, document.storage_key
+    )
     jobs.enqueue(session, PROCESS_TASK, str(document.id))
     return document
 
@@ -238,19 +242,28 @@ async def reindex(session: AsyncSession, settings: Settings, document: Document)
 
 async def delete(session: AsyncSession, document: Document) -> None:
     """Rows go now; vectors and the stored file go after the commit (a job)."""
-    indexed = await session.scalar(
-        select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == document.id)
-    )
-    vector_count = max(document.chunk_count, (indexed + 1) if indexed is not None else 0)
+    count = await vector_count(session, document)
     await session.delete(document)
     await session.flush()
-    jobs.enqueue(session, PURGE_TASK, str(document.bot_id), str(document.id), vector_count,
+    jobs.enqueue(session, PURGE_TASK, str(document.bot_id), str(document.id), count,
                  document.storage_key)
+
+
+async def vector_count(session: AsyncSession, document: Document) -> int:
+    """Vectors that may exist for a document: its chunk count, or more after a cut-short run.
+
+    Chunk rows are written before any vector, so the highest chunk index bounds the ids.
+    """
+    last = await session.scalar(
+        select(func.max(DocumentChunk.chunk_index)).where(DocumentChunk.document_id == document.id)
+    )
+    return max(document.chunk_count, 0 if last is None else last + 1)
 
 
 @on_bot_delete
 async def _purge_files_of_bot(session: AsyncSession, bot: Bot) -> None:
     # The bot's namespace goes with `bots.purge_vectors`; only the stored files remain.
-    keys = (await session.scalars(select(Document.storage_key).where(Document.bot_id == bot.id))).all()
+    stmt = select(Document.storage_key).where(Document.bot_id == bot.id)
+    keys = (await session.scalars(stmt)).all()
     for key in keys:
         jobs.enqueue(session, PURGE_TASK, str(bot.id), None, 0, key)

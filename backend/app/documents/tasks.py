@@ -40,7 +40,9 @@ def process(self: Task, document_id: str) -> None:
         _fail(document_id, "processing failed because of an internal error; try reindexing")
 
 
-def _retry_or_fail(task: Task, document_id: str, reason: str, retry_after: float | None = None) -> None:
+def _retry_or_fail(
+    task: Task, document_id: str, reason: str, retry_after: float | None = None
+) -> None:
     settings = worker_runtime().settings
     retries = task.request.retries
     if retries >= settings.ingest_max_retries:
