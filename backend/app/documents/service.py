@@ -180,7 +180,7 @@ async def resolve_chunks(
     for chunk, filename in rows:
         key = vector_id(chunk.document_id, chunk.chunk_index)
         found[key] = ChunkInfo(
-            chunk_id=key,
+            chunk_id=str(chunk.id),  # the id /documents/{id}/chunks lists, not the vector id
             document_id=str(chunk.document_id),
             document_name=filename,
             chunk_index=chunk.chunk_index,

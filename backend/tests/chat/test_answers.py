@@ -60,7 +60,9 @@ async def test_local_answerer_cites_the_chunk_with_the_answer(live_client, shop)
     assert set(source) == {
         "number", "chunk_id", "document_id", "document_name", "chunk_index", "page", "score", "text"
     }
-    assert source["chunk_id"] == f"{documents['refunds']}:0" and source["score"] > 0
+    assert source["score"] > 0
+    chunks = (await live_client.get(f"/api/v1/documents/{documents['refunds']}/chunks", headers=owner)).json()
+    assert source["chunk_id"] in {c["id"] for c in chunks["items"]}
     stored = (await history(live_client, owner, conversation["id"]))[-1]
     assert stored["sources"] == answer["sources"]
 

@@ -62,6 +62,7 @@ async def test_pasted_text_becomes_ready_and_searchable(on_worker, live_client, 
     hits = r.json()["items"]
     assert hits and "five business days" in hits[0]["text"]
     assert hits[0]["document_name"] == "Policies" and hits[0]["document_id"] == doc["id"]
+    assert {h["chunk_id"] for h in hits} <= {c["id"] for c in chunks["items"]}
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
     bot_now = (await live_client.get(f"{BOTS}/{bot['id']}", headers=owner)).json()
     assert bot_now["embedding_model"] == "local-hash-v1"
