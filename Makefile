@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed-run requirements-dev.txt
 install: $(VENV)/.installed-dev
 
 migrate: $(VENV)/.installed-run
-	cd backend && $(BIN)/alembic upgrade heads
+	cd backend && $(BIN)/alembic upgrade head
 
 run: migrate
 	cd backend && $(BIN)/python -m app.devserver

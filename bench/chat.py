@@ -120,7 +120,7 @@ async def create_database(admin_url: str) -> tuple[str, str]:
     await admin.dispose()
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     proc = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "heads"], cwd=BACKEND,
+        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=BACKEND,
         env={**os.environ, "DATABASE_URL": url, "DATA_DIR": tempfile.mkdtemp()},
         capture_output=True, text=True, timeout=300,
     )

@@ -281,7 +281,7 @@ def row(metric: str, value: str, baseline: str, ratio: float, target: str, ok: b
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> bool:
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "heads"], cwd=BACKEND, check=True,
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=BACKEND, check=True,
                    env=os.environ.copy(), capture_output=True)
     files = {p.name: p.read_bytes() for p in sorted(CORPUS.rglob("*.pdf"))} if CORPUS.is_dir() else {}
     files["generated-300-pages.pdf"] = long_pdf(300, seed=300)

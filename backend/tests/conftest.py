@@ -101,7 +101,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     load_all_models()
     engine = create_engine(database_url)
-    await run_alembic(engine, lambda cfg: command.upgrade(cfg, "heads"))
+    await run_alembic(engine, lambda cfg: command.upgrade(cfg, "head"))
     yield engine
     await engine.dispose()
 

@@ -23,7 +23,7 @@ async def test_models_match_migrations(engine):
 
 async def test_downgrade_and_upgrade_again(engine):
     await run_alembic(engine, lambda cfg: command.downgrade(cfg, "base"))
-    await run_alembic(engine, lambda cfg: command.upgrade(cfg, "heads"))
+    await run_alembic(engine, lambda cfg: command.upgrade(cfg, "head"))
 
     def tables(sync_conn):
         from sqlalchemy import inspect
