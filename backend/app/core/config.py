@@ -22,7 +22,9 @@ PlanLimitName = Literal["bots", "documents", "storage_bytes", "messages_per_mont
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     port: int = 8000

@@ -49,3 +49,15 @@ def test_embedded_default_modes(monkeypatch, tmp_path):
 def test_modes_never_print_database_passwords(tmp_path):
     s = Settings(_env_file=None, data_dir=tmp_path, database_url="postgresql://u:hunter2@db/chat")
     assert "hunter2" not in s.modes()["database"]
+
+
+def test_env_example_loads_as_the_embedded_default(tmp_path, monkeypatch):
+    """Copying .env.example to .env must start the app, with every blank left unset."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / ".env.example"
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings(_env_file=example, data_dir=tmp_path)
+    assert s.database_url is None and s.gemini_api_key is None and s.plan_limits == {}
+    assert s.modes()["database"].startswith("sqlite")
