@@ -11,6 +11,7 @@ from agent.chunking import Chunker
 from agent.embeddings.base import Embedder
 from agent.llm.base import LLM
 from agent.settings import AgentSettings
+from agent.types import EmbeddingTask
 from agent.vectorstores.base import VectorStore
 
 
@@ -30,6 +31,9 @@ class AgentProviders:
 
 def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedder, list[Any]]:
     from agent.embeddings.cache import CachedEmbedder, RedisKeyValueCache, SqlKeyValueCache
+
+    # A local query embedding costs less than a cache round trip; Gemini's costs money.
+    tasks = frozenset(EmbeddingTask) if settings.uses_gemini else frozenset({EmbeddingTask.DOCUMENT})
 
     inner: Embedder
     if settings.uses_gemini:
@@ -51,8 +55,8 @@ def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedd
         inner = LocalEmbedder(settings.local_embedding_dim)
     if settings.redis_url:
         redis_cache = RedisKeyValueCache(settings.redis_url)
-        return CachedEmbedder(inner, redis_cache), [redis_cache.close]
-    return CachedEmbedder(inner, SqlKeyValueCache(engine)), []
+        return CachedEmbedder(inner, redis_cache, tasks=tasks), [redis_cache.close]
+    return CachedEmbedder(inner, SqlKeyValueCache(engine), tasks=tasks), []
 
 
 def build_vector_store(settings: AgentSettings, engine: AsyncEngine) -> VectorStore:

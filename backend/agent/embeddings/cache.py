@@ -27,9 +27,17 @@ _KEYS_PER_STATEMENT = 500
 class CachedEmbedder:
     """Wraps an `Embedder`: one cache lookup per call, one embedding call for all the misses."""
 
-    def __init__(self, inner: Embedder, cache: KeyValueCache) -> None:
+    def __init__(
+        self,
+        inner: Embedder,
+        cache: KeyValueCache,
+        *,
+        tasks: frozenset[EmbeddingTask] = frozenset(EmbeddingTask),
+    ) -> None:
         self.inner = inner
         self.cache = cache
+        # Which tasks go through the cache; others go straight to the embedder.
+        self.tasks = tasks
         self.provider = inner.provider
         self.model = inner.model
         self.dimensions = inner.dimensions
@@ -41,6 +49,8 @@ class CachedEmbedder:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     async def embed(self, texts: Sequence[str], task: EmbeddingTask) -> list[list[float]]:
+        if task not in self.tasks:
+            return await self.inner.embed(texts, task)
         keys = [self.key(t, task) for t in texts]
         found = await self._get(keys)
         missing: dict[str, str] = {}  # key -> text, each distinct text embedded once

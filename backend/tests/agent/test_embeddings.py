@@ -113,6 +113,14 @@ async def test_cache_embeds_only_misses_in_one_call() -> None:
     assert (embedder.hits, embedder.misses) == (2, 3)
 
 
+async def test_tasks_outside_the_cache_go_straight_to_the_embedder() -> None:
+    inner, cache = CountingEmbedder(), DictCache()
+    embedder = CachedEmbedder(inner, cache, tasks=frozenset({DOC}))
+    await embedder.embed(["q"], QUERY)
+    await embedder.embed(["q"], QUERY)
+    assert inner.calls == [["q"], ["q"]] and cache.get_calls == 0 and cache.data == {}
+
+
 async def test_cache_key_separates_task_model_and_dimensions() -> None:
     embedder = CachedEmbedder(CountingEmbedder(), DictCache())
     keys = {embedder.key("text", DOC), embedder.key("text", QUERY), embedder.key("other", DOC)}
