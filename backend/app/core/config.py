@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from agent.settings import AgentSettings
@@ -180,4 +180,13 @@ def _redact(url: str) -> str:
 
 
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment; invalid ones stop start-up with a readable message."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  - {'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: "
+            f"{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise SystemExit(f"ChatSphere cannot start, the settings are invalid:\n{problems}") from None

@@ -61,3 +61,16 @@ def test_env_example_loads_as_the_embedded_default(tmp_path, monkeypatch):
     s = Settings(_env_file=example, data_dir=tmp_path)
     assert s.database_url is None and s.gemini_api_key is None and s.plan_limits == {}
     assert s.modes()["database"].startswith("sqlite")
+
+
+def test_invalid_settings_stop_start_up_with_a_readable_message(monkeypatch, tmp_path):
+    from app.core.config import get_settings
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "changeme")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as exc:
+        get_settings()
+    message = str(exc.value)
+    assert message.startswith("ChatSphere cannot start") and "SECRET_KEY must be set" in message
+    assert "Traceback" not in message
