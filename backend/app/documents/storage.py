@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 import anyio
 from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
@@ -122,6 +123,10 @@ async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> 
                 raise too_large
         parser.finalize()
         return receiver.result()
+    except MultipartParseError as exc:  # a malformed body is the client's error, not a 500
+        receiver.close()
+        receiver.staged.discard()
+        raise InvalidUpload() from exc
     except BaseException:
         receiver.close()
         receiver.staged.discard()

@@ -55,6 +55,16 @@ async def test_missing_file_field_is_422(client, owner):
     assert r.status_code == 422
 
 
+async def test_malformed_multipart_body_is_422_not_500(client, owner, settings):
+    bot = await create_bot(client, owner)
+    headers = {**owner, "Content-Type": "multipart/form-data; boundary=xyz"}
+    r = await client.post(f"{BOTS}/{bot['id']}/documents", content=b"not multipart at all",
+                          headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_upload"
+    assert not [p for p in settings.upload_dir.rglob("*") if p.is_file()]
+
+
 async def test_over_the_limit_is_413_while_streaming(client, owner, settings):
     settings.max_upload_mb = 1
     bot = await create_bot(client, owner)
