@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
+MAX_OFFSET = 2**31 - 1
 
 
 class PageParams(BaseModel):
@@ -19,7 +20,8 @@ class PageParams(BaseModel):
 
 def _page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (1-100)")] = 20,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    # Bounded: a value past the databases' 64-bit integers would crash the query (500).
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

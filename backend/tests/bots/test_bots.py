@@ -93,7 +93,9 @@ async def test_list_is_paginated(client, owner):
     assert names == {"b0", "b1", "b2"}
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "limit=abc"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "offset=-1", "limit=abc", "offset=99999999999999999999"]
+)
 async def test_bad_pagination_is_rejected(client, owner, query):
     r = await client.get(f"{BOTS}?{query}", headers=owner)
     assert r.status_code == 422
