@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.prompts import HISTORY_WINDOW
@@ -140,8 +141,17 @@ async def rate_message(
         select(MessageFeedback).where(MessageFeedback.message_id == message.id)
     )
     if feedback is None:
-        feedback = MessageFeedback(message_id=message.id)
-        session.add(feedback)
+        feedback = MessageFeedback(message_id=message.id, rating=data.rating, comment=data.comment)
+        try:
+            async with session.begin_nested():
+                session.add(feedback)
+                await session.flush()
+            return feedback
+        except IntegrityError:  # a concurrent first rating won; replace it like a second one
+            feedback = await session.scalar(
+                select(MessageFeedback).where(MessageFeedback.message_id == message.id)
+            )
+            assert feedback is not None
     feedback.rating = data.rating
     feedback.comment = data.comment
     await session.flush()

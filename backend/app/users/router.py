@@ -4,6 +4,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.core.db import SessionDep
@@ -59,6 +61,10 @@ async def token(
     runtime: RuntimeDep,
 ) -> TokenPair:
     """OAuth2 password form (`username` is the email), for the Authorize button in /docs."""
+    try:  # the same limits as the JSON login, so nothing unbounded reaches argon2
+        LoginRequest.model_validate({"email": form.username, "password": form.password})
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
     return await _login(request, session, runtime, form.username, form.password)
 
 

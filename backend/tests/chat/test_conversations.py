@@ -6,6 +6,7 @@ inside the per-test transaction.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -197,3 +198,20 @@ async def test_past_the_monthly_messages_the_owner_gets_402(client, owner, chat,
 
     assert r.status_code == 402 and r.json()["error"]["code"] == "plan_limit_reached"
     assert [m["content"] for m in await history(client, owner, conversation["id"])][::2] == ["q0", "q1"]
+
+
+async def test_concurrent_first_ratings_all_succeed_and_keep_one_feedback(live_client, make_live_user):
+    owner = await make_live_user()
+    bot = (await live_client.post(f"{API}/bots", json={"name": "b"}, headers=owner)).json()
+    conversation = (
+        await live_client.post(f"{API}/bots/{bot['id']}/conversations", json={}, headers=owner)
+    ).json()
+    answer = (await ask(live_client, owner, conversation["id"], "hello")).json()
+    url = f"{API}/messages/{answer['message_id']}/feedback"
+
+    responses = await asyncio.gather(
+        *(live_client.post(url, json={"rating": "up"}, headers=owner) for _ in range(10))
+    )
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert {r.json()["message_id"] for r in responses} == {answer["message_id"]}

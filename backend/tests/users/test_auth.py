@@ -209,3 +209,9 @@ async def test_login_rate_limit_is_per_ip_too(client, runtime):
     r = await login(client, email="fresh@example.com")
     assert r.status_code == 429
     assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_token_form_has_the_same_limits_as_json_login(client):
+    r = await client.post("/api/v1/auth/token", data={"username": "ada@example.com", "password": "x" * 5000})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "validation_error"
