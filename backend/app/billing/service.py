@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Table, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing.exceptions import (
@@ -36,7 +35,7 @@ from app.billing.schemas import (
 )
 from app.bots.models import Bot
 from app.core.config import Settings
-from app.core.db import Base, utcnow
+from app.core.db import Base, upsert_insert, utcnow
 
 LIMIT_NAMES = ("bots", "documents", "storage_bytes", "messages_per_month", "max_file_bytes")
 # Stripe statuses under which a paid plan is kept (past_due: Stripe is still retrying).
@@ -102,12 +101,6 @@ def plan_for_price(settings: Settings, price_id: str | None) -> str | None:
 # --- Subscription rows -----------------------------------------------------------------
 
 
-def dialect_insert(session: AsyncSession, model: type[Base]) -> Any:
-    """The dialect's INSERT, for ON CONFLICT DO NOTHING: racing first requests do not fail."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 async def _subscription(
     session: AsyncSession, account_id: uuid.UUID, *, lock: bool
 ) -> Subscription:
@@ -117,7 +110,7 @@ async def _subscription(
         stmt = stmt.with_for_update()
     row = await session.scalar(stmt)
     if row is None:
-        insert = dialect_insert(session, Subscription).values(account_id=account_id)
+        insert = upsert_insert(session, Subscription).values(account_id=account_id)
         await session.execute(insert.on_conflict_do_nothing(index_elements=["account_id"]))
         row = await session.scalar(stmt)
     assert row is not None
@@ -235,7 +228,7 @@ async def check_file_size(
 
 
 async def _counter_row(session: AsyncSession, owner_id: uuid.UUID, period_start: datetime) -> None:
-    insert = dialect_insert(session, UsageCounter).values(
+    insert = upsert_insert(session, UsageCounter).values(
         account_id=owner_id, period_start=period_start, messages=0, tokens=0
     )
     key = ["account_id", "period_start"]

@@ -25,11 +25,10 @@ from app.billing.service import (
     GRANTING_STATUSES,
     lock_subscription,
     plan_for_price,
-    dialect_insert,
 )
 from app.billing.stripe_service import construct_event
 from app.core.config import Settings
-from app.core.db import utcnow
+from app.core.db import upsert_insert, utcnow
 from app.core.logging import get_logger
 from app.users.models import User
 
@@ -64,7 +63,7 @@ async def handle(session: AsyncSession, settings: Settings, payload: bytes,
 
 async def _record_once(session: AsyncSession, event: Obj, created: datetime) -> bool:
     # Same transaction as the effect: either both are stored, or neither and Stripe retries.
-    insert = dialect_insert(session, StripeEvent).values(
+    insert = upsert_insert(session, StripeEvent).values(
         id=event["id"], type=event["type"], created=created, received_at=utcnow()
     )
     stmt = insert.on_conflict_do_nothing(index_elements=["id"]).returning(StripeEvent.id)

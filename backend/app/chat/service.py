@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +32,7 @@ from app.chat.models import (
 )
 from app.chat.schemas import ConversationCreate, FeedbackCreate, MessageCreate
 from app.core.config import Settings
-from app.core.db import utcnow
+from app.core.db import upsert_insert, utcnow
 from app.core.pagination import PageParams, paginate
 from app.core.runtime import Runtime
 from app.users.models import User
@@ -310,10 +309,8 @@ async def add_usage(
     messages: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0,
 ) -> None:
     """Add to this month's counters in one atomic upsert (concurrent turns don't lose counts)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = BotUsage.__table__
-    stmt = insert(table).values(
+    stmt = upsert_insert(session, table).values(
         id=uuid.uuid4(), bot_id=bot_id, period=current_period(), messages=messages,
         prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
     )
