@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from pathlib import Path
 
 BACKEND = Path(__file__).resolve().parents[1] / "backend"
@@ -34,76 +33,6 @@ import numpy as np  # noqa: E402
 
 API = "/api/v1"
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vi", "so", "pe", "du", "ga", "zo", "fi", "be"]
-
-# --- The server (child process) --------------------------------------------------------
-
-_samples: dict[str, list[float]] = defaultdict(list)
-
-
-class ServerTiming:
-    """Records, per request kind, the server time to the last body byte, and for streams
-    the time to the first `token` event."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"].startswith("/bench/stats"):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        if scope["path"] == "/bench/bare":
-            kind = "bare"
-        elif b"text/event-stream" in headers.get(b"accept", b""):
-            kind = "stream"
-        else:
-            kind = "turn"
-        start = time.perf_counter()
-        seen_token = False
-
-        async def timed_send(message):
-            nonlocal seen_token
-            if message["type"] == "http.response.body":
-                if not seen_token and b"event: token" in message.get("body", b""):
-                    seen_token = True
-                    _samples[f"{kind}_ttft"].append(time.perf_counter() - start)
-                if not message.get("more_body"):
-                    _samples[kind].append(time.perf_counter() - start)
-            await send(message)
-
-        await self.app(scope, receive, timed_send)
-
-
-def serve(database_url: str, port: int) -> None:
-    import uvicorn
-    from fastapi import Body
-
-    from agent.llm.fake import FakeLLM
-    from app.core.config import Settings
-    from app.core.runtime import Runtime
-    from app.main import create_app
-
-    settings = Settings(
-        _env_file=None, database_url=database_url, data_dir=Path(tempfile.mkdtemp()),
-        log_level="WARNING", secret_key="bench-" + "x" * 40,
-    )
-    runtime = Runtime(settings)
-    runtime.agent.llm = FakeLLM()
-    app = create_app(runtime=runtime)
-
-    @app.post("/bench/bare", include_in_schema=False)
-    async def bare(body: dict = Body(...)) -> dict:
-        return {"ok": True, "echo": len(body)}
-
-    @app.get("/bench/stats", include_in_schema=False)
-    async def stats() -> dict:
-        out = {k: list(v) for k, v in _samples.items()}
-        _samples.clear()
-        return out
-
-    app.add_middleware(ServerTiming)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-
 
 # --- Setup -----------------------------------------------------------------------------
 
@@ -141,7 +70,9 @@ async def drop_database(admin_url: str, name: str) -> None:
 
 
 def _async(url: str) -> str:
-    return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    from app.core.config import Settings
+
+    return Settings(_env_file=None, database_url=url).resolved_database_url
 
 
 def word(rng: random.Random) -> str:
@@ -336,7 +267,8 @@ async def wait_until_up(base_url: str, server: subprocess.Popen, timeout: float 
 async def measure(args, database_url: str) -> list[tuple]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--database-url", database_url])
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("chat_server.py")),
+                               str(port), database_url])
     try:
         await wait_until_up(base_url, server)
         limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
@@ -404,13 +336,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ttft-samples", type=int, default=300)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000, 50000])
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    arguments = parse_args()
-    if arguments.serve:
-        serve(arguments.database_url, arguments.serve)
-    else:
-        asyncio.run(main(arguments))
+    asyncio.run(main(parse_args()))
