@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -66,7 +65,3 @@ def new_secret(prefix: str, nbytes: int = 32) -> str:
 def hash_secret(value: str) -> str:
     """SHA-256 of a high-entropy secret; enough for random tokens (not for passwords)."""
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
