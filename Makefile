@@ -7,7 +7,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 DATA_DIR ?= $(CURDIR)/data
 export DATA_DIR
 
-.PHONY: run test migrate worker bench install clean
+.PHONY: run test lint migrate worker bench install clean
 
 $(VENV)/.installed-run: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ worker: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check backend bench
+	$(BIN)/ruff format --check backend bench
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py

@@ -49,9 +49,12 @@ async def create_database(admin_url: str) -> tuple[str, str]:
     await admin.dispose()
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     proc = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=BACKEND,
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=BACKEND,
         env={**os.environ, "DATABASE_URL": url, "DATA_DIR": tempfile.mkdtemp()},
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if proc.returncode:
         raise SystemExit(f"alembic failed:\n{proc.stderr[-2000:]}")
@@ -107,18 +110,37 @@ async def index_bot(database_url: str, bot_id: uuid.UUID, chunks: list[str]) -> 
     embedder = LocalEmbedder(settings.agent.local_embedding_dim)
     engine = create_engine(settings.resolved_database_url)
     async with create_sessionmaker(engine).begin() as session:
-        doc = Document(bot_id=bot_id, filename="handbook.md", content_type="text/markdown",
-                       size_bytes=sum(map(len, chunks)), content_hash=uuid.uuid4().hex * 2,
-                       storage_key=uuid.uuid4().hex, status="ready", progress=100,
-                       chunk_count=len(chunks), embedding_model=embedder.model)
+        doc = Document(
+            bot_id=bot_id,
+            filename="handbook.md",
+            content_type="text/markdown",
+            size_bytes=sum(map(len, chunks)),
+            content_hash=uuid.uuid4().hex * 2,
+            storage_key=uuid.uuid4().hex,
+            status="ready",
+            progress=100,
+            chunk_count=len(chunks),
+            embedding_model=embedder.model,
+        )
         session.add(doc)
         await session.flush()
-        session.add_all(DocumentChunk(document_id=doc.id, bot_id=bot_id, chunk_index=i, page=1,
-                                      text=t, token_count=len(t.split())) for i, t in enumerate(chunks))
+        session.add_all(
+            DocumentChunk(
+                document_id=doc.id,
+                bot_id=bot_id,
+                chunk_index=i,
+                page=1,
+                text=t,
+                token_count=len(t.split()),
+            )
+            for i, t in enumerate(chunks)
+        )
         (await session.get(Bot, bot_id)).embedding_model = embedder.model
     vectors = await embedder.embed(chunks, EmbeddingTask.DOCUMENT)
-    records = [VectorRecord(vector_id(doc.id, i), v, {"document_id": str(doc.id), "chunk_index": i})
-               for i, v in enumerate(vectors)]
+    records = [
+        VectorRecord(vector_id(doc.id, i), v, {"document_id": str(doc.id), "chunk_index": i})
+        for i, v in enumerate(vectors)
+    ]
     await LocalVectorStore(engine).upsert(str(bot_id), records)
     await engine.dispose()
 
@@ -175,6 +197,7 @@ def chat_request(headers, conversations, questions, stream: bool):
         async with client.stream("POST", url, json=body, headers=h) as r:
             text = (await r.aread()).decode()
         return "event: done" in text
+
     return request
 
 
@@ -189,7 +212,11 @@ async def server_stats(client: httpx.AsyncClient) -> dict[str, list[float]]:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+    return (
+        ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000
+        if ordered
+        else float("nan")
+    )
 
 
 # --- Retrieval -------------------------------------------------------------------------
@@ -207,8 +234,9 @@ async def retrieval(database_url: str, sizes: list[int], queries: int, seconds: 
 
     embedder = LocalEmbedder(AgentSettings().local_embedding_dim)
     chunks = synthetic_chunks(max(sizes), seed=11)
-    vectors = np.asarray(await embedder.embed([c for c, _ in chunks], EmbeddingTask.DOCUMENT),
-                         dtype=np.float32)
+    vectors = np.asarray(
+        await embedder.embed([c for c, _ in chunks], EmbeddingTask.DOCUMENT), dtype=np.float32
+    )
     rng = random.Random(5)
     questions = [q for _, q in rng.sample(chunks[: min(sizes)], min(queries, min(sizes)))]
     probes = await embedder.embed(questions, EmbeddingTask.QUERY)
@@ -219,8 +247,13 @@ async def retrieval(database_url: str, sizes: list[int], queries: int, seconds: 
         namespace = f"bench-{size}"
         matrix = vectors[:size]
         for start in range(0, size, 2000):
-            await store.upsert(namespace, [VectorRecord(f"doc:{start + i}", v.tolist(), {})
-                                           for i, v in enumerate(matrix[start:start + 2000])])
+            await store.upsert(
+                namespace,
+                [
+                    VectorRecord(f"doc:{start + i}", v.tolist(), {})
+                    for i, v in enumerate(matrix[start : start + 2000])
+                ],
+            )
         await store.query(namespace, probes[0], 5)  # load the namespace once
         store_times, bare_times = [], []
         deadline = time.perf_counter() + seconds
@@ -235,7 +268,9 @@ async def retrieval(database_url: str, sizes: list[int], queries: int, seconds: 
             top = np.argpartition(-scores, 5)[:5]
             top[np.argsort(-scores[top])]
             bare_times.append(time.perf_counter() - t)
-        rows.append((size, statistics.median(store_times) * 1000, statistics.median(bare_times) * 1000))
+        rows.append(
+            (size, statistics.median(store_times) * 1000, statistics.median(bare_times) * 1000)
+        )
     await engine.dispose()
     return rows
 
@@ -267,8 +302,9 @@ async def wait_until_up(base_url: str, server: subprocess.Popen, timeout: float 
 async def measure(args, database_url: str) -> list[tuple]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("chat_server.py")),
-                               str(port), database_url])
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("chat_server.py")), str(port), database_url]
+    )
     try:
         await wait_until_up(base_url, server)
         limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
@@ -280,7 +316,9 @@ async def measure(args, database_url: str) -> list[tuple]:
             await run_load(client, args.clients, args.clients * 2, 30, bare_request)
             await run_load(client, args.clients, args.clients * 2, 30, turn)
             await server_stats(client)
-            bare_n, bare_s = await run_load(client, args.clients, args.turns, args.seconds, bare_request)
+            bare_n, bare_s = await run_load(
+                client, args.clients, args.turns, args.seconds, bare_request
+            )
             bare = (await server_stats(client))["bare"]
             turn_n, turn_s = await run_load(client, args.clients, args.turns, args.seconds, turn)
             turns = (await server_stats(client))["turn"]
@@ -297,11 +335,46 @@ async def measure(args, database_url: str) -> list[tuple]:
     bare_rps, turn_rps = bare_n / bare_s, turn_n / turn_s
     return [
         ("chat turns/s (50 clients)", turn_rps, bare_rps, turn_rps / bare_rps, None, None),
-        ("server time per turn p50 (ms)", pct(turns, 50), pct(bare, 50), pct(turns, 50) / pct(bare, 50), None, None),
-        ("server time per turn p99 (ms)", pct(turns, 99), pct(bare, 99), pct(turns, 99) / pct(bare, 99), None, None),
-        ("stream TTFT p50, 1 client (ms)", pct(ttft, 50), pct(bare_single, 50), pct(ttft, 50) / pct(bare_single, 50), None, None),
-        ("stream TTFT p99, 1 client (ms)", pct(ttft, 99), pct(bare_single, 99), pct(ttft, 99) / pct(bare_single, 99), 50.0, pct(ttft, 99) <= 50),
-        ("stream TTFT p99, 50 clients (ms)", pct(ttft_loaded, 99), pct(bare, 99), pct(ttft_loaded, 99) / pct(bare, 99), None, None),
+        (
+            "server time per turn p50 (ms)",
+            pct(turns, 50),
+            pct(bare, 50),
+            pct(turns, 50) / pct(bare, 50),
+            None,
+            None,
+        ),
+        (
+            "server time per turn p99 (ms)",
+            pct(turns, 99),
+            pct(bare, 99),
+            pct(turns, 99) / pct(bare, 99),
+            None,
+            None,
+        ),
+        (
+            "stream TTFT p50, 1 client (ms)",
+            pct(ttft, 50),
+            pct(bare_single, 50),
+            pct(ttft, 50) / pct(bare_single, 50),
+            None,
+            None,
+        ),
+        (
+            "stream TTFT p99, 1 client (ms)",
+            pct(ttft, 99),
+            pct(bare_single, 99),
+            pct(ttft, 99) / pct(bare_single, 99),
+            50.0,
+            pct(ttft, 99) <= 50,
+        ),
+        (
+            "stream TTFT p99, 50 clients (ms)",
+            pct(ttft_loaded, 99),
+            pct(bare, 99),
+            pct(ttft_loaded, 99) / pct(bare, 99),
+            None,
+            None,
+        ),
     ]
 
 
@@ -311,7 +384,9 @@ def print_table(rows: list[tuple]) -> None:
     for name, measured, baseline, ratio, target, ok in rows:
         target_text = f"≤ {target:g}" if target is not None else "-"
         verdict = "-" if ok is None else ("pass" if ok else "FAIL")
-        print(f"| {name} | {measured:.2f} | {baseline:.2f} | {ratio:.2f}x | {target_text} | {verdict} |")
+        print(
+            f"| {name} | {measured:.2f} | {baseline:.2f} | {ratio:.2f}x | {target_text} | {verdict} |"
+        )
 
 
 async def main(args) -> None:
@@ -320,8 +395,16 @@ async def main(args) -> None:
         rows = await measure(args, url)
         for size, store_ms, bare_ms in await retrieval(url, args.sizes, args.queries, args.seconds):
             target = 15.0 if size == max(args.sizes) else None
-            rows.append((f"retrieval p50 at {size:,} chunks (ms)", store_ms, bare_ms, store_ms / bare_ms,
-                         target, None if target is None else store_ms <= target))
+            rows.append(
+                (
+                    f"retrieval p50 at {size:,} chunks (ms)",
+                    store_ms,
+                    bare_ms,
+                    store_ms / bare_ms,
+                    target,
+                    None if target is None else store_ms <= target,
+                )
+            )
     finally:
         await drop_database(args.database_url, name)
     print_table(rows)
@@ -331,11 +414,15 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--turns", type=int, default=2000, help="requests per load phase (upper bound)")
+    parser.add_argument(
+        "--turns", type=int, default=2000, help="requests per load phase (upper bound)"
+    )
     parser.add_argument("--seconds", type=float, default=30, help="time bound per phase")
     parser.add_argument("--ttft-samples", type=int, default=300)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000, 50000])
+    parser.add_argument(
+        "--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000, 50000]
+    )
     return parser.parse_args()
 
 

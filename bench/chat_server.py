@@ -64,8 +64,11 @@ def serve(database_url: str, port: int) -> None:
     from app.main import create_app
 
     settings = Settings(
-        _env_file=None, database_url=database_url, data_dir=Path(tempfile.mkdtemp()),
-        log_level="WARNING", secret_key="bench-" + "x" * 40,
+        _env_file=None,
+        database_url=database_url,
+        data_dir=Path(tempfile.mkdtemp()),
+        log_level="WARNING",
+        secret_key="bench-" + "x" * 40,
     )
     runtime = Runtime(settings)
     runtime.agent.llm = FakeLLM()

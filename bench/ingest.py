@@ -47,22 +47,39 @@ def long_pdf(pages: int, seed: int) -> bytes:
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     rng = random.Random(seed)
-    vocabulary = ["".join(rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou")
-                          for _ in range(rng.randint(1, 4))) for _ in range(6000)]
+    vocabulary = [
+        "".join(
+            rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(1, 4))
+        )
+        for _ in range(6000)
+    ]
     writer = PdfWriter()
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    }))
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
     for number in range(pages):
         page = writer.add_blank_page(612, 792)
         page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
         lines = [f"Chapter {number // 20 + 1}, page {number + 1}."]
         while len(lines) < 55:
             words = [rng.choice(vocabulary) for _ in range(rng.randint(10, 14))]
             lines.append(" ".join(words).capitalize() + rng.choice([".", ".", ",", ";"]))
-        ops = ["BT", "/F1 10 Tf", "13 TL", "40 760 Td", *(f"({line}) Tj T*" for line in lines), "ET"]
+        ops = [
+            "BT",
+            "/F1 10 Tf",
+            "13 TL",
+            "40 760 Td",
+            *(f"({line}) Tj T*" for line in lines),
+            "ET",
+        ]
         stream = DecodedStreamObject()
         stream.set_data("\n".join(ops).encode("latin-1"))
         page[NameObject("/Contents")] = writer._add_object(stream)
@@ -99,13 +116,33 @@ def raw_extraction(files: dict[str, bytes]) -> dict[str, tuple[int, float]]:
 class Worker:
     def __init__(self, data_dir: Path, concurrency: int) -> None:
         self.log_path = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
-        command = [sys.executable, "-m", "celery", "-A", "app.core.celery_app", "worker",
-                   "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "WARNING",
-                   "--without-gossip", "--without-mingle", "--without-heartbeat"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "app.core.celery_app",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
         with open(self.log_path, "wb") as log:
             env = {**os.environ, "LOG_LEVEL": "INFO", "LOG_JSON": "true"}
-            self.process = subprocess.Popen(command, cwd=BACKEND, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                cwd=BACKEND,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while not self.pool_pids():
             if time.monotonic() > deadline or self.process.poll() is not None:
@@ -159,14 +196,21 @@ class Client:
         from app.main import create_app
 
         self.app = create_app()
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
-                                      base_url="http://bench", timeout=120)
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://bench", timeout=120
+        )
         self.headers: dict[str, str] = {}
 
     async def login(self) -> None:
-        body = {"email": f"bench-{uuid.uuid4().hex[:6]}@example.com", "password": "bench password", "full_name": "B"}
+        body = {
+            "email": f"bench-{uuid.uuid4().hex[:6]}@example.com",
+            "password": "bench password",
+            "full_name": "B",
+        }
         assert (await self.http.post(f"{API}/auth/register", json=body)).status_code == 201
-        r = await self.http.post(f"{API}/auth/login", json={"email": body["email"], "password": body["password"]})
+        r = await self.http.post(
+            f"{API}/auth/login", json={"email": body["email"], "password": body["password"]}
+        )
         self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     async def bot(self, name: str) -> str:
@@ -174,8 +218,9 @@ class Client:
         return r.json()["id"]
 
     async def upload(self, bot_id: str, name: str, data: bytes) -> str | None:
-        r = await self.http.post(f"{API}/bots/{bot_id}/documents", files={"file": (name, data)},
-                                 headers=self.headers)
+        r = await self.http.post(
+            f"{API}/bots/{bot_id}/documents", files={"file": (name, data)}, headers=self.headers
+        )
         if r.status_code == 409:
             return None  # byte-identical copy already in the corpus
         assert r.status_code == 202, r.text
@@ -186,8 +231,11 @@ class Client:
         while time.monotonic() < deadline:
             busy = 0
             for status in ("queued", "processing"):
-                r = await self.http.get(f"{API}/bots/{bot_id}/documents",
-                                        params={"status": status, "limit": 1}, headers=self.headers)
+                r = await self.http.get(
+                    f"{API}/bots/{bot_id}/documents",
+                    params={"status": status, "limit": 1},
+                    headers=self.headers,
+                )
                 busy += r.json()["total"]
             if busy == 0:
                 return await self.documents(bot_id)
@@ -197,8 +245,11 @@ class Client:
     async def documents(self, bot_id: str) -> list[dict]:
         items, offset = [], 0
         while True:
-            r = await self.http.get(f"{API}/bots/{bot_id}/documents",
-                                    params={"limit": 100, "offset": offset}, headers=self.headers)
+            r = await self.http.get(
+                f"{API}/bots/{bot_id}/documents",
+                params={"limit": 100, "offset": offset},
+                headers=self.headers,
+            )
             page = r.json()
             items += page["items"]
             offset += 100
@@ -241,8 +292,9 @@ async def measure_rss(client: Client, data_dir: Path) -> float:
         worker.stop()
 
 
-async def measure_throughput(client: Client, files: dict[str, bytes], data_dir: Path,
-                             concurrency: int) -> dict:
+async def measure_throughput(
+    client: Client, files: dict[str, bytes], data_dir: Path, concurrency: int
+) -> dict:
     worker = Worker(data_dir, concurrency=concurrency)
     try:
         bot = await client.bot("throughput")
@@ -257,8 +309,11 @@ async def measure_throughput(client: Client, files: dict[str, bytes], data_dir: 
         # The worker stamps each document as it finishes; polling would add its own delay.
         finished = max(datetime.fromisoformat(d["updated_at"]) for d in docs)
         elapsed = (finished - started_at).total_seconds()
-        print(f"uploads: {len(latencies)} in {uploaded:.2f} s, slowest 202 in "
-              f"{max(latencies) * 1000:.0f} ms; all processed after {elapsed:.2f} s", file=sys.stderr)
+        print(
+            f"uploads: {len(latencies)} in {uploaded:.2f} s, slowest 202 in "
+            f"{max(latencies) * 1000:.0f} ms; all processed after {elapsed:.2f} s",
+            file=sys.stderr,
+        )
         phases = ", ".join(f"{k} {v:.2f}" for k, v in worker.phase_seconds().items())
         print(f"worker seconds by phase (summed over documents): {phases}", file=sys.stderr)
 
@@ -277,17 +332,29 @@ async def measure_throughput(client: Client, files: dict[str, bytes], data_dir: 
 
 
 def row(metric: str, value: str, baseline: str, ratio: float, target: str, ok: bool) -> str:
-    return f"| {metric} | {value} | {baseline} | {ratio:.2f} | {target} | {'pass' if ok else 'FAIL'} |"
+    return (
+        f"| {metric} | {value} | {baseline} | {ratio:.2f} | {target} | {'pass' if ok else 'FAIL'} |"
+    )
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> bool:
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=BACKEND, check=True,
-                   env=os.environ.copy(), capture_output=True)
-    files = {p.name: p.read_bytes() for p in sorted(CORPUS.rglob("*.pdf"))} if CORPUS.is_dir() else {}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"],
+        cwd=BACKEND,
+        check=True,
+        env=os.environ.copy(),
+        capture_output=True,
+    )
+    files = (
+        {p.name: p.read_bytes() for p in sorted(CORPUS.rglob("*.pdf"))} if CORPUS.is_dir() else {}
+    )
     files["generated-300-pages.pdf"] = long_pdf(300, seed=300)
     files["generated-400-pages.pdf"] = long_pdf(400, seed=400)
-    print(f"corpus: {len(files)} PDFs, {sum(map(len, files.values())) / 1e6:.1f} MB; "
-          f"worker concurrency {args.concurrency}", file=sys.stderr)
+    print(
+        f"corpus: {len(files)} PDFs, {sum(map(len, files.values())) / 1e6:.1f} MB; "
+        f"worker concurrency {args.concurrency}",
+        file=sys.stderr,
+    )
 
     client = Client()
     await client.login()
@@ -303,20 +370,41 @@ async def run(args: argparse.Namespace, data_dir: Path) -> bool:
     hit_rate = 1 - result["misses"] / max(result["lookups"], 1)
     failed = [d for d in result["docs"] if d["status"] == "failed"]
 
-    print(f"\n{len(ready)} ready, {len(failed)} failed with a reason "
-          f"({', '.join(sorted({d['error'] for d in failed}))[:300]})")
-    print(f"{e2e_pages} pages in {result['elapsed']:.1f} s end to end; pypdf alone "
-          f"{sum(s for _, s in raw.values()):.1f} s\n")
+    print(
+        f"\n{len(ready)} ready, {len(failed)} failed with a reason "
+        f"({', '.join(sorted({d['error'] for d in failed}))[:300]})"
+    )
+    print(
+        f"{e2e_pages} pages in {result['elapsed']:.1f} s end to end; pypdf alone "
+        f"{sum(s for _, s in raw.values()):.1f} s\n"
+    )
     print("| metric | measured | baseline | ratio | target | result |")
     print("|---|---|---|---|---|---|")
     rows = [
-        row("end-to-end pages/s, upload → ready (local embedder)", f"{e2e_rate:.1f}",
-            f"{raw_rate:.1f} (pypdf extract_text)", e2e_rate / raw_rate, "≥ 0.7 × baseline",
-            e2e_rate / raw_rate >= 0.7),
-        row("embedding-cache hit rate on re-ingest (reindex)", f"{hit_rate:.1%}",
-            f"{result['lookups']} chunk lookups", hit_rate, "100%", hit_rate >= 0.999999),
-        row("worker peak RSS, 500-page PDF (MB)", f"{peak_rss:.0f}", "300 MB budget",
-            peak_rss / 300, "≤ 300 MB", peak_rss <= 300),
+        row(
+            "end-to-end pages/s, upload → ready (local embedder)",
+            f"{e2e_rate:.1f}",
+            f"{raw_rate:.1f} (pypdf extract_text)",
+            e2e_rate / raw_rate,
+            "≥ 0.7 × baseline",
+            e2e_rate / raw_rate >= 0.7,
+        ),
+        row(
+            "embedding-cache hit rate on re-ingest (reindex)",
+            f"{hit_rate:.1%}",
+            f"{result['lookups']} chunk lookups",
+            hit_rate,
+            "100%",
+            hit_rate >= 0.999999,
+        ),
+        row(
+            "worker peak RSS, 500-page PDF (MB)",
+            f"{peak_rss:.0f}",
+            "300 MB budget",
+            peak_rss / 300,
+            "≤ 300 MB",
+            peak_rss <= 300,
+        ),
     ]
     print("\n".join(rows))
     return all(r.endswith("pass |") for r in rows)
@@ -324,16 +412,28 @@ async def run(args: argparse.Namespace, data_dir: Path) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", 2)),
-                        help="worker processes (make run starts 2)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=int(os.environ.get("WORKER_CONCURRENCY", 2)),
+        help="worker processes (make run starts 2)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data dir for inspection")
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="chatsphere-bench-ingest-"))
     # The bench process and the worker read the same settings: the embedded default.
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "GEMINI_API_KEY", "PINECONE_API_KEY"):
+    for name in (
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "REDIS_URL",
+        "GEMINI_API_KEY",
+        "PINECONE_API_KEY",
+    ):
         os.environ.pop(name, None)
-    os.environ.update({"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "ENVIRONMENT": "development"})
+    os.environ.update(
+        {"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "ENVIRONMENT": "development"}
+    )
     sys.path.insert(0, str(BACKEND))
     try:
         return 0 if asyncio.run(run(args, data_dir)) else 1

@@ -136,7 +136,9 @@ def _tail(pieces: list[_Piece], budget: int) -> list[_Piece]:
             break
         cut = _trailing_text(piece.text, budget)
         if cut:
-            tail.append(_Piece(cut, count_tokens(cut), piece.page, piece.section, piece.heading, True))
+            tail.append(
+                _Piece(cut, count_tokens(cut), piece.page, piece.section, piece.heading, True)
+            )
         break
     tail.reverse()
     return tail

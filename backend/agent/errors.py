@@ -19,7 +19,9 @@ class AgentError(Exception):
 class TransientError(AgentError):
     """A provider failure worth retrying: 429, 5xx, timeouts, connection errors."""
 
-    def __init__(self, message: str, *, detail: str | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, *, detail: str | None = None, retry_after: float | None = None
+    ):
         super().__init__(message, detail=detail)
         self.retry_after = retry_after
 

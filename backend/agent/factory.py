@@ -33,7 +33,9 @@ def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedd
     from agent.embeddings.cache import CachedEmbedder, RedisKeyValueCache, SqlKeyValueCache
 
     # A local query embedding costs less than a cache round trip; Gemini's costs money.
-    tasks = frozenset(EmbeddingTask) if settings.uses_gemini else frozenset({EmbeddingTask.DOCUMENT})
+    tasks = (
+        frozenset(EmbeddingTask) if settings.uses_gemini else frozenset({EmbeddingTask.DOCUMENT})
+    )
 
     inner: Embedder
     if settings.uses_gemini:

@@ -11,7 +11,13 @@ from app.users.router import api_keys_router, auth_router, users_router
 
 api_router = APIRouter(prefix="/api/v1")
 for router in (
-    auth_router, users_router, api_keys_router, bots_router, documents_router, chat_router,
-    billing_router, ops_router,
+    auth_router,
+    users_router,
+    api_keys_router,
+    bots_router,
+    documents_router,
+    chat_router,
+    billing_router,
+    ops_router,
 ):
     api_router.include_router(router)

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="ChatSphere", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.runtime = runtime or Runtime(settings)
-    settings.resolved_secret_key  # generate it now, not on the first login
+    _ = settings.resolved_secret_key  # generate it now, not on the first login
 
     install_error_handlers(app)
     app.include_router(api_router)

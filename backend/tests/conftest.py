@@ -43,7 +43,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _backend_params() -> list:
     pg_mark = [] if TEST_DATABASE_URL else [pytest.mark.skip(reason="TEST_DATABASE_URL not set")]
-    return [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql", marks=pg_mark)]
+    return [
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pg_mark),
+    ]
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -163,9 +166,13 @@ UserFactory = Callable[..., Awaitable[dict[str, str]]]
 def make_user(client: httpx.AsyncClient) -> UserFactory:
     """Register and log in a fresh user; returns its auth headers."""
 
-    async def make(email: str | None = None, password: str = "correct horse battery") -> dict[str, str]:
+    async def make(
+        email: str | None = None, password: str = "correct horse battery"
+    ) -> dict[str, str]:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        r = await client.post("/api/v1/auth/register", json={"email": email, "password": password, "full_name": "T"})
+        r = await client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, "full_name": "T"}
+        )
         assert r.status_code == 201, r.text
         r = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
         assert r.status_code == 200, r.text
@@ -177,8 +184,6 @@ def make_user(client: httpx.AsyncClient) -> UserFactory:
 @pytest.fixture
 async def owner(make_user: UserFactory) -> dict[str, str]:
     return await make_user()
-
-
 
 
 # --- Committed ("live") mode -----------------------------------------------------------
@@ -209,17 +214,23 @@ async def live_runtime(settings: Settings, engine: AsyncEngine):
 @pytest.fixture
 async def live_client(live_runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(runtime=live_runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
         yield c
 
 
 @pytest.fixture
 def make_live_user(live_client: httpx.AsyncClient) -> UserFactory:
-    async def make(email: str | None = None, password: str = "correct horse battery") -> dict[str, str]:
+    async def make(
+        email: str | None = None, password: str = "correct horse battery"
+    ) -> dict[str, str]:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         body = {"email": email, "password": password, "full_name": "T"}
         assert (await live_client.post("/api/v1/auth/register", json=body)).status_code == 201
-        r = await live_client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        r = await live_client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     return make

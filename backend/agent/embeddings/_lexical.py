@@ -29,12 +29,32 @@ STOPWORDS = frozenset(
 
 # (suffix, replacement, minimum stem length left), tried in order; first match wins.
 _SUFFIXES = (
-    ("ational", "ate", 3), ("ization", "ize", 3), ("fulness", "ful", 3), ("iveness", "ive", 3),
-    ("ations", "at", 3), ("ation", "at", 3), ("nesses", "", 4), ("ness", "", 4),
-    ("ments", "", 4), ("ment", "", 4), ("ingly", "", 4), ("edly", "", 4), ("ities", "ity", 3),
-    ("ies", "y", 3), ("ing", "", 3), ("ied", "y", 3), ("ed", "", 3), ("ly", "", 4),
-    ("sses", "ss", 2), ("ches", "ch", 2), ("shes", "sh", 2), ("xes", "x", 2), ("ss", "ss", 2),
-    ("us", "us", 2), ("is", "is", 2), ("s", "", 3),
+    ("ational", "ate", 3),
+    ("ization", "ize", 3),
+    ("fulness", "ful", 3),
+    ("iveness", "ive", 3),
+    ("ations", "at", 3),
+    ("ation", "at", 3),
+    ("nesses", "", 4),
+    ("ness", "", 4),
+    ("ments", "", 4),
+    ("ment", "", 4),
+    ("ingly", "", 4),
+    ("edly", "", 4),
+    ("ities", "ity", 3),
+    ("ies", "y", 3),
+    ("ing", "", 3),
+    ("ied", "y", 3),
+    ("ed", "", 3),
+    ("ly", "", 4),
+    ("sses", "ss", 2),
+    ("ches", "ch", 2),
+    ("shes", "sh", 2),
+    ("xes", "x", 2),
+    ("ss", "ss", 2),
+    ("us", "us", 2),
+    ("is", "is", 2),
+    ("s", "", 3),
 )
 _DOUBLE_END = re.compile(r"([bdfgmnprt])\1$")
 

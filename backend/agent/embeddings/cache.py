@@ -54,7 +54,7 @@ class CachedEmbedder:
         keys = [self.key(t, task) for t in texts]
         found = await self._get(keys)
         missing: dict[str, str] = {}  # key -> text, each distinct text embedded once
-        for key, text, blob in zip(keys, texts, found):
+        for key, text, blob in zip(keys, texts, found, strict=True):
             if blob is None:
                 missing.setdefault(key, text)
         self.hits += len(texts) - sum(blob is None for blob in found)
@@ -62,31 +62,33 @@ class CachedEmbedder:
         fresh: dict[str, list[float]] = {}
         if missing:
             vectors = await self.inner.embed(list(missing.values()), task)
-            fresh = dict(zip(missing, vectors))
+            fresh = dict(zip(missing, vectors, strict=True))
             await self._set({k: np.asarray(v, dtype="<f4").tobytes() for k, v in fresh.items()})
         return [
             fresh[key] if blob is None else np.frombuffer(blob, dtype="<f4").tolist()
-            for key, blob in zip(keys, found)
+            for key, blob in zip(keys, found, strict=True)
         ]
 
     async def _get(self, keys: list[str]) -> list[bytes | None]:
         try:
             return await self.cache.get_many(keys)
-        except Exception:  # noqa: BLE001 - a cache outage must cost money, not the document
+        except Exception:
             logger.warning("embedding cache read failed; embedding everything", exc_info=True)
             return [None] * len(keys)
 
     async def _set(self, items: dict[str, bytes]) -> None:
         try:
             await self.cache.set_many(items)
-        except Exception:  # noqa: BLE001 - see _get
+        except Exception:
             logger.warning("embedding cache write failed", exc_info=True)
 
 
 class RedisKeyValueCache:
     """Production cache, shared by every worker."""
 
-    def __init__(self, redis_url: str, *, ttl: timedelta = timedelta(days=30), prefix: str = "emb:") -> None:
+    def __init__(
+        self, redis_url: str, *, ttl: timedelta = timedelta(days=30), prefix: str = "emb:"
+    ) -> None:
         from redis.asyncio import Redis
 
         self._redis = Redis.from_url(redis_url)
@@ -122,7 +124,9 @@ class SqlKeyValueCache:
             for start in range(0, len(keys), _KEYS_PER_STATEMENT):
                 batch = list(keys[start : start + _KEYS_PER_STATEMENT])
                 rows = await conn.execute(
-                    select(embedding_cache.c.key, embedding_cache.c.value).where(embedding_cache.c.key.in_(batch))
+                    select(embedding_cache.c.key, embedding_cache.c.value).where(
+                        embedding_cache.c.key.in_(batch)
+                    )
                 )
                 found.update({row.key: row.value for row in rows})
         return [found.get(k) for k in keys]
@@ -134,6 +138,8 @@ class SqlKeyValueCache:
         async with self._engine.begin() as conn:
             insert = dialect_insert(conn.dialect.name, embedding_cache)
             if insert is None:
-                raise NotImplementedError(f"embedding cache needs SQLite or PostgreSQL, not {conn.dialect.name}")
+                raise NotImplementedError(
+                    f"embedding cache needs SQLite or PostgreSQL, not {conn.dialect.name}"
+                )
             # Another worker may have cached the same text meanwhile; its value is as good.
             await conn.execute(insert.on_conflict_do_nothing(index_elements=["key"]), rows)

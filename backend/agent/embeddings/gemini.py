@@ -72,7 +72,9 @@ class GeminiEmbedder:
         return vectors
 
     async def _embed_batch(self, texts: list[str], task: EmbeddingTask) -> list[list[float]]:
-        config = types.EmbedContentConfig(task_type=_TASK_TYPES[task], output_dimensionality=self.dimensions)
+        config = types.EmbedContentConfig(
+            task_type=_TASK_TYPES[task], output_dimensionality=self.dimensions
+        )
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._max_attempts),
@@ -98,11 +100,15 @@ def _is_transient(exc: BaseException) -> bool:
 def _translate(exc: Exception) -> Exception:
     detail = f"{type(exc).__name__}: {exc}"[:500]
     if _is_transient(exc):
-        return TransientError("the embedding provider is unavailable; try again later", detail=detail)
+        return TransientError(
+            "the embedding provider is unavailable; try again later", detail=detail
+        )
     return PermanentError("the embedding provider rejected the request", detail=detail)
 
 
-def _normalised(response: types.EmbedContentResponse, expected: int, dimensions: int) -> list[list[float]]:
+def _normalised(
+    response: types.EmbedContentResponse, expected: int, dimensions: int
+) -> list[list[float]]:
     embeddings = response.embeddings or []
     if len(embeddings) != expected or any(not e.values for e in embeddings):
         raise PermanentError(

@@ -16,6 +16,7 @@ match BM25 on 450-token chunks (tests/agent/test_embeddings.py holds the compari
 
 from __future__ import annotations
 
+import itertools
 import math
 import zlib
 from collections import Counter
@@ -64,7 +65,7 @@ class LocalEmbedder:
         words = [w for w in tokenize(text) if w not in STOPWORDS]
         stems = [stem(w) for w in words]
         features = [("w" + s, count, _WORD_WEIGHT) for s, count in Counter(stems).items()]
-        pairs = Counter(f"p{a} {b}" for a, b in zip(stems, stems[1:]))
+        pairs = Counter(f"p{a} {b}" for a, b in itertools.pairwise(stems))
         features += [(pair, count, _PAIR_WEIGHT) for pair, count in pairs.items()]
 
         indices: list[np.ndarray] = []
@@ -76,11 +77,16 @@ class LocalEmbedder:
         buckets = [self._bucket(feature) for feature, _, _ in features]
         indices.append(np.fromiter((b for b, _ in buckets), dtype=np.intp, count=len(buckets)))
         # Sublinear tf: the tenth mention of a word says less than the first.
-        values.append(np.fromiter(
-            (sign * weight * (1.0 + math.log(count)) for (_, sign), (_, count, weight) in zip(buckets, features)),
-            dtype=np.float64,
-            count=len(buckets),
-        ))
+        values.append(
+            np.fromiter(
+                (
+                    sign * weight * (1.0 + math.log(count))
+                    for (_, sign), (_, count, weight) in zip(buckets, features, strict=True)
+                ),
+                dtype=np.float64,
+                count=len(buckets),
+            )
+        )
         return np.bincount(
             np.concatenate(indices), weights=np.concatenate(values), minlength=self.dimensions
         )
@@ -92,11 +98,7 @@ class LocalEmbedder:
 
     def _ngrams_uncached(self, word: str) -> tuple[np.ndarray, np.ndarray]:
         padded = f"<{word}>"
-        grams = [
-            "#" + padded[i : i + n]
-            for n in _NGRAM_SIZES
-            for i in range(len(padded) - n + 1)
-        ]
+        grams = ["#" + padded[i : i + n] for n in _NGRAM_SIZES for i in range(len(padded) - n + 1)]
         if not grams:
             return np.empty(0, dtype=np.intp), np.empty(0)
         buckets = [self._bucket(g) for g in grams]
@@ -105,4 +107,3 @@ class LocalEmbedder:
             np.fromiter((b for b, _ in buckets), dtype=np.intp, count=len(buckets)),
             np.fromiter((s * weight for _, s in buckets), dtype=np.float64, count=len(buckets)),
         )
-

@@ -7,6 +7,7 @@ the question, and quotes the best ones in document order, cited as `[n]`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -53,7 +54,7 @@ def terms(text: str) -> list[str]:
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
-    return set(zip(words, words[1:]))
+    return set(itertools.pairwise(words))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -196,8 +197,8 @@ def _score_sentences(grounding: Grounding) -> Iterable[_Candidate]:
 
 def _query_weights(grounding: Grounding) -> dict[str, float]:
     """Question words count fully; words of the visitor's highlighted text count half."""
-    weights = {t: _SELECTION_WEIGHT for t in terms(grounding.selected_text or "")}
-    weights.update({t: _QUESTION_WEIGHT for t in terms(grounding.question)})
+    weights = dict.fromkeys(terms(grounding.selected_text or ""), _SELECTION_WEIGHT)
+    weights.update(dict.fromkeys(terms(grounding.question), _QUESTION_WEIGHT))
     return weights
 
 

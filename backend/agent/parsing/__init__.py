@@ -24,7 +24,9 @@ __all__ = ["ParseError", "Parser", "parse_document", "parser_for", "sniff"]
 def parser_for(content_type: str, settings: AgentSettings) -> Parser:
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == PDF:
-        return PdfParser(max_pages=settings.max_pdf_pages, timeout_seconds=settings.parse_timeout_seconds)
+        return PdfParser(
+            max_pages=settings.max_pdf_pages, timeout_seconds=settings.parse_timeout_seconds
+        )
     if kind == DOCX:
         return DocxParser(timeout_seconds=settings.parse_timeout_seconds)
     if kind == HTML:

@@ -32,7 +32,9 @@ class Deadline:
 
     def check(self) -> None:
         if self.remaining() <= 0:
-            raise ParseError(f"parsing took longer than {self.seconds:g} seconds; the file is too complex")
+            raise ParseError(
+                f"parsing took longer than {self.seconds:g} seconds; the file is too complex"
+            )
 
 
 class StepTimeout(Exception):

@@ -28,7 +28,7 @@ class DocxParser:
         _check_archive(data)
         try:
             document = docx.Document(io.BytesIO(data))
-        except Exception as exc:  # noqa: BLE001 - python-docx raises many types for bad files
+        except Exception as exc:
             raise ParseError("DOCX is damaged or not a Word document") from exc
         text = clean_text("\n\n".join(_blocks(document, Deadline(self.timeout_seconds))))
         if not text:

@@ -11,10 +11,44 @@ from agent.parsing._limits import NO_TEXT, clean_text
 from agent.types import Page, ParsedDocument
 
 # Page chrome and non-content: what a reader skips, and what would pollute retrieval.
-_NOISE = ["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object",
-          "nav", "header", "footer", "aside", "form", "button", "select", "head"]
-_BLOCKS = ["p", "div", "section", "article", "main", "blockquote", "pre", "table", "tr",
-           "ul", "ol", "dl", "dt", "dd", "figure", "figcaption", "address", "hr"]
+_NOISE = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "canvas",
+    "iframe",
+    "object",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "select",
+    "head",
+]
+_BLOCKS = [
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "blockquote",
+    "pre",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "address",
+    "hr",
+]
 _HEADING = re.compile(r"^h([1-6])$")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
@@ -42,7 +76,8 @@ def _drop_invisible(soup: BeautifulSoup) -> None:
     for tag in soup.find_all(_NOISE):
         tag.decompose()
     hidden = [
-        tag for tag in soup.find_all(True)
+        tag
+        for tag in soup.find_all(True)
         if tag.has_attr("hidden")
         or tag.get("aria-hidden") == "true"
         or _HIDDEN_STYLE.search(str(tag.get("style") or ""))

@@ -5,11 +5,18 @@ from __future__ import annotations
 import io
 import logging
 
-from pypdf import PdfReader, PasswordType, apply_configuration
+from pypdf import PasswordType, PdfReader, apply_configuration
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
 from agent.errors import ParseError
-from agent.parsing._limits import NO_TEXT, MAX_PAGE_CHARS, Deadline, StepTimeout, clean_text, time_limit
+from agent.parsing._limits import (
+    MAX_PAGE_CHARS,
+    NO_TEXT,
+    Deadline,
+    StepTimeout,
+    clean_text,
+    time_limit,
+)
 from agent.types import Page, ParsedDocument
 
 logger = logging.getLogger(__name__)
@@ -67,8 +74,17 @@ class PdfParser:
 def _open(data: bytes) -> PdfReader:
     try:
         return PdfReader(io.BytesIO(data))
-    except (PdfReadError, ValueError, TypeError, KeyError, AttributeError, IndexError,
-            RecursionError, OSError, AssertionError) as exc:
+    except (
+        PdfReadError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        OSError,
+        AssertionError,
+    ) as exc:
         raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
 
 
@@ -80,7 +96,7 @@ def _unlock(reader: PdfReader) -> None:
         unlocked = reader.decrypt("") != PasswordType.NOT_DECRYPTED
     except (DependencyError, NotImplementedError) as exc:
         raise ParseError("PDF uses an unsupported encryption method") from exc
-    except Exception as exc:  # noqa: BLE001 - a broken encryption dictionary
+    except Exception as exc:
         raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
     if not unlocked:
         raise ParseError("PDF is password-protected")
@@ -91,7 +107,7 @@ def _page_count(reader: PdfReader) -> int:
         return len(reader.pages)
     except FileNotDecryptedError as exc:
         raise ParseError("PDF is password-protected") from exc
-    except Exception as exc:  # noqa: BLE001 - a broken page tree
+    except Exception as exc:
         raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
 
 

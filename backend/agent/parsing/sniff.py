@@ -61,7 +61,11 @@ def _decode_sample(sample: bytes) -> str | None:
         return None
     try:
         # A cut in the middle of a multi-byte character must not make UTF-8 look binary.
-        text = sample.decode("utf-8-sig", errors="strict") if sample.isascii() else _utf8_prefix(sample)
+        text = (
+            sample.decode("utf-8-sig", errors="strict")
+            if sample.isascii()
+            else _utf8_prefix(sample)
+        )
     except UnicodeDecodeError:
         best = from_bytes(sample).best()
         if best is None:

@@ -75,7 +75,7 @@ class VectorMatrix:
         idf = np.where(values > 0, self._idf_pos[nonzero], self._idf_neg[nonzero])
         ranked = _top((values * idf).astype(np.float32) @ rows, k)
         cosine = values @ rows[:, ranked]
-        return [Hit(int(i), float(c)) for i, c in zip(ranked, cosine)]
+        return [Hit(int(i), float(c)) for i, c in zip(ranked, cosine, strict=True)]
 
 
 def _signed_idf(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

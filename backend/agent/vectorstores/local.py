@@ -46,7 +46,12 @@ class LocalVectorStore:
         # Last one wins when an id repeats, as it would with sequential upserts.
         latest = {r.id: r for r in records}
         rows = [
-            {"namespace": namespace, "id": r.id, "vector": _to_bytes(r.values), "meta": dict(r.metadata)}
+            {
+                "namespace": namespace,
+                "id": r.id,
+                "vector": _to_bytes(r.values),
+                "meta": dict(r.metadata),
+            }
             for r in latest.values()
         ]
         async with self._engine.begin() as conn:
@@ -74,7 +79,11 @@ class LocalVectorStore:
         if matrix is None:
             return []
         return [
-            VectorMatch(id=matrix.ids[hit.position], score=hit.score, metadata=dict(matrix.metadata[hit.position]))
+            VectorMatch(
+                id=matrix.ids[hit.position],
+                score=hit.score,
+                metadata=dict(matrix.metadata[hit.position]),
+            )
             for hit in matrix.search(vector, top_k)
         ]
 
@@ -87,7 +96,9 @@ class LocalVectorStore:
         async with lock:  # one loader per namespace; concurrent queries wait for it
             async with self._engine.connect() as conn:
                 version = await conn.scalar(
-                    select(vector_namespaces.c.version).where(vector_namespaces.c.namespace == namespace)
+                    select(vector_namespaces.c.version).where(
+                        vector_namespaces.c.namespace == namespace
+                    )
                 )
                 if version is None:
                     return None
@@ -118,14 +129,20 @@ async def _load(conn: AsyncConnection, namespace: str) -> VectorMatrix:
     width = len(rows[0].vector) // 4
     # Vectors of another width (an old embedding model) cannot be compared; skip them.
     kept = [r for r in rows if len(r.vector) == width * 4]
-    matrix = np.frombuffer(b"".join(r.vector for r in kept), dtype="<f4").reshape(len(kept), width).copy()
+    matrix = (
+        np.frombuffer(b"".join(r.vector for r in kept), dtype="<f4")
+        .reshape(len(kept), width)
+        .copy()
+    )
     return VectorMatrix([r.id for r in kept], [r.meta or {} for r in kept], matrix)
 
 
 async def _delete_ids(conn: AsyncConnection, namespace: str, ids: list[str]) -> None:
     for start in range(0, len(ids), _IDS_PER_STATEMENT):
         batch = ids[start : start + _IDS_PER_STATEMENT]
-        await conn.execute(delete(vectors).where(vectors.c.namespace == namespace, vectors.c.id.in_(batch)))
+        await conn.execute(
+            delete(vectors).where(vectors.c.namespace == namespace, vectors.c.id.in_(batch))
+        )
 
 
 async def _bump_version(conn: AsyncConnection, namespace: str) -> None:

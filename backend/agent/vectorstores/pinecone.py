@@ -13,7 +13,12 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from pinecone import AsyncIndex
-from pinecone.errors import ApiError, NotFoundError, PineconeConnectionError, PineconeError, PineconeTimeoutError
+from pinecone.errors import (
+    NotFoundError,
+    PineconeConnectionError,
+    PineconeError,
+    PineconeTimeoutError,
+)
 
 from agent.errors import PermanentError, TransientError
 from agent.types import VectorMatch, VectorRecord
@@ -42,21 +47,31 @@ class PineconeVectorStore:
     async def upsert(self, namespace: str, records: Sequence[VectorRecord]) -> None:
         payload = [_record(r) for r in records]
         for batch in upsert_batches(payload):
-            await self._call(lambda index, batch=batch: index.upsert(vectors=batch, namespace=namespace))
+            await self._call(
+                lambda index, batch=batch: index.upsert(vectors=batch, namespace=namespace)
+            )
 
     async def query(self, namespace: str, vector: Sequence[float], top_k: int) -> list[VectorMatch]:
         response = await self._call(
             lambda index: index.query(
-                vector=[float(v) for v in vector], top_k=top_k, namespace=namespace, include_metadata=True
+                vector=[float(v) for v in vector],
+                top_k=top_k,
+                namespace=namespace,
+                include_metadata=True,
             )
         )
-        return [VectorMatch(id=m.id, score=float(m.score), metadata=dict(m.metadata or {})) for m in response.matches]
+        return [
+            VectorMatch(id=m.id, score=float(m.score), metadata=dict(m.metadata or {}))
+            for m in response.matches
+        ]
 
     async def delete(self, namespace: str, ids: Sequence[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), MAX_IDS_PER_DELETE):
             batch = ids[start : start + MAX_IDS_PER_DELETE]
-            await self._call(lambda index, batch=batch: index.delete(ids=batch, namespace=namespace))
+            await self._call(
+                lambda index, batch=batch: index.delete(ids=batch, namespace=namespace)
+            )
 
     async def delete_namespace(self, namespace: str) -> None:
         try:
@@ -91,7 +106,9 @@ def upsert_batches(records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any
     size = _REQUEST_OVERHEAD
     for record in records:
         record_size = len(json.dumps(record, separators=(",", ":"))) + 1
-        if batch and (len(batch) == MAX_VECTORS_PER_UPSERT or size + record_size > MAX_UPSERT_BYTES):
+        if batch and (
+            len(batch) == MAX_VECTORS_PER_UPSERT or size + record_size > MAX_UPSERT_BYTES
+        ):
             yield batch
             batch, size = [], _REQUEST_OVERHEAD
         batch.append(record)
@@ -131,6 +148,9 @@ def _record(record: VectorRecord) -> dict[str, Any]:
 def _translate(exc: PineconeError) -> Exception:
     detail = f"{type(exc).__name__}: {exc}"[:500]
     status = getattr(exc, "status_code", None)
-    if isinstance(exc, (PineconeTimeoutError, PineconeConnectionError)) or status in _RETRYABLE_STATUS:
+    if (
+        isinstance(exc, (PineconeTimeoutError, PineconeConnectionError))
+        or status in _RETRYABLE_STATUS
+    ):
         return TransientError("the vector store is unavailable; try again later", detail=detail)
     return PermanentError("the vector store rejected the request", detail=detail)

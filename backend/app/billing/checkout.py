@@ -16,8 +16,9 @@ def _return_url(configured: str | None, settings: Settings, default_path: str) -
     return configured or settings.public_base_url.rstrip("/") + default_path
 
 
-async def _customer_id(session: AsyncSession, stripe: StripeService, sub: Subscription,
-                       user: User) -> str:
+async def _customer_id(
+    session: AsyncSession, stripe: StripeService, sub: Subscription, user: User
+) -> str:
     """Reuse the account's Stripe customer, or create it (the row is locked by the caller)."""
     if sub.stripe_customer_id is None:
         sub.stripe_customer_id = await stripe.create_customer(
@@ -33,8 +34,9 @@ async def start_checkout(
     """A Stripe Checkout Session in subscription mode for `plan`; returns its URL."""
     price = price_for(settings, plan)
     if price is None:
-        raise PlanNotAvailable(f"The {plan} plan has no Stripe price configured.",
-                               details={"plan": plan})
+        raise PlanNotAvailable(
+            f"The {plan} plan has no Stripe price configured.", details={"plan": plan}
+        )
     sub = await lock_subscription(session, user.id)
     if sub.plan != FREE_PLAN and sub.status in GRANTING_STATUSES:
         raise AlreadySubscribed(details={"plan": sub.plan})
@@ -43,8 +45,11 @@ async def start_checkout(
         account_id=user.id,
         customer_id=customer_id,
         price_id=price,
-        success_url=_return_url(settings.stripe_success_url, settings,
-                                "/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}"),
+        success_url=_return_url(
+            settings.stripe_success_url,
+            settings,
+            "/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}",
+        ),
         cancel_url=_return_url(settings.stripe_cancel_url, settings, "/billing?checkout=canceled"),
     )
 

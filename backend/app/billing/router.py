@@ -34,7 +34,10 @@ async def get_subscription(
 
 @router.post("/checkout", response_model=RedirectUrl)
 async def start_checkout(
-    data: CheckoutRequest, user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
+    data: CheckoutRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
     stripe: StripeDep,
 ) -> RedirectUrl:
     """Open a Stripe Checkout for a paid plan; send the browser to the returned `url`."""
@@ -43,8 +46,9 @@ async def start_checkout(
 
 
 @router.post("/portal", response_model=RedirectUrl)
-async def open_portal(user: CurrentUser, session: SessionDep, runtime: RuntimeDep,
-                      stripe: StripeDep) -> RedirectUrl:
+async def open_portal(
+    user: CurrentUser, session: SessionDep, runtime: RuntimeDep, stripe: StripeDep
+) -> RedirectUrl:
     """Open the Stripe billing portal (change plan, payment method, invoices, cancel)."""
     return RedirectUrl(url=await checkout.open_portal(session, runtime.settings, stripe, user))
 

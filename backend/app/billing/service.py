@@ -143,8 +143,10 @@ def usage_period(sub: Subscription | None, now: datetime) -> tuple[datetime, dat
         if sub.current_period_start <= now < sub.current_period_end:
             return sub.current_period_start, sub.current_period_end
     start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
-        month=start.month + 1
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
     )
     return start, end
 
@@ -261,8 +263,10 @@ async def record_message(
     await _counter_row(session, owner_id, start)
     limit = account.limits.messages_per_month
     key = (UsageCounter.account_id == owner_id, UsageCounter.period_start == start)
-    stmt = update(UsageCounter).where(*key).values(
-        messages=UsageCounter.messages + 1, tokens=UsageCounter.tokens + tokens
+    stmt = (
+        update(UsageCounter)
+        .where(*key)
+        .values(messages=UsageCounter.messages + 1, tokens=UsageCounter.tokens + tokens)
     )
     if limit is not None:  # the guard and the increment are one statement: no overshoot
         stmt = stmt.where(UsageCounter.messages < limit)
@@ -333,8 +337,9 @@ async def overview(
         bots=UsageItem(used=await count_bots(session, owner_id), limit=limits.bots),
         documents=UsageItem(used=documents, limit=limits.documents),
         storage_bytes=UsageItem(used=stored, limit=limits.storage_bytes),
-        messages=UsageItem(used=await messages_used(session, owner_id, start),
-                           limit=limits.messages_per_month),
+        messages=UsageItem(
+            used=await messages_used(session, owner_id, start), limit=limits.messages_per_month
+        ),
     )
     return SubscriptionPublic(
         plan=account.plan,

@@ -48,7 +48,12 @@ class StripeService:
         return customer.id
 
     async def create_checkout_session(
-        self, *, account_id: uuid.UUID, customer_id: str, price_id: str, success_url: str,
+        self,
+        *,
+        account_id: uuid.UUID,
+        customer_id: str,
+        price_id: str,
+        success_url: str,
         cancel_url: str,
     ) -> str:
         metadata = {"account_id": str(account_id)}
@@ -75,15 +80,21 @@ class StripeService:
         try:
             return await request
         except stripe.StripeError as exc:
-            log.warning("stripe_error", error_type=type(exc).__name__, code=exc.code,
-                        status=exc.http_status, message=exc.user_message)
+            log.warning(
+                "stripe_error",
+                error_type=type(exc).__name__,
+                code=exc.code,
+                status=exc.http_status,
+                message=exc.user_message,
+            )
             raise StripeUnavailable(
                 details={"stripe_error": type(exc).__name__, "stripe_code": exc.code}
             ) from exc
 
 
-def construct_event(settings: Settings, payload: bytes, signature: str | None,
-                    tolerance: int = 300) -> dict[str, Any]:
+def construct_event(
+    settings: Settings, payload: bytes, signature: str | None, tolerance: int = 300
+) -> dict[str, Any]:
     """Verify the signature on the raw body; return the event as plain dicts."""
     if not settings.stripe_enabled or not settings.stripe_webhook_secret:
         raise BillingNotConfigured()

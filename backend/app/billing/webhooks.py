@@ -38,14 +38,20 @@ Handler = Callable[[AsyncSession, Settings, Obj, datetime], Awaitable[None]]
 
 # Stripe's subscription statuses, in the five this API shows.
 STATUSES = {
-    "active": "active", "trialing": "trialing", "past_due": "past_due", "unpaid": "past_due",
-    "canceled": "canceled", "incomplete": "incomplete", "incomplete_expired": "canceled",
+    "active": "active",
+    "trialing": "trialing",
+    "past_due": "past_due",
+    "unpaid": "past_due",
+    "canceled": "canceled",
+    "incomplete": "incomplete",
+    "incomplete_expired": "canceled",
     "paused": "canceled",
 }
 
 
-async def handle(session: AsyncSession, settings: Settings, payload: bytes,
-                 signature: str | None) -> bool:
+async def handle(
+    session: AsyncSession, settings: Settings, payload: bytes, signature: str | None
+) -> bool:
     """Verify and apply one webhook. False when it was already processed (a replay)."""
     event = construct_event(settings, payload, signature)
     created = _time(event["created"])
@@ -74,11 +80,16 @@ async def _record_once(session: AsyncSession, event: Obj, created: datetime) -> 
 
 
 async def _locked_row(
-    session: AsyncSession, *, subscription_id: str | None = None, customer_id: str | None = None,
+    session: AsyncSession,
+    *,
+    subscription_id: str | None = None,
+    customer_id: str | None = None,
     account_id: str | None = None,
 ) -> Subscription | None:
-    for column, value in ((Subscription.stripe_subscription_id, subscription_id),
-                          (Subscription.stripe_customer_id, customer_id)):
+    for column, value in (
+        (Subscription.stripe_subscription_id, subscription_id),
+        (Subscription.stripe_customer_id, customer_id),
+    ):
         if value:
             stmt = select(Subscription).where(column == value).with_for_update()
             row = await session.scalar(stmt.execution_options(populate_existing=True))
@@ -104,11 +115,16 @@ def _is_stale(row: Subscription, created: datetime) -> bool:
 # --- Subscriptions ---------------------------------------------------------------------
 
 
-async def _on_subscription(session: AsyncSession, settings: Settings, obj: Obj,
-                           created: datetime, *, deleted: bool = False) -> None:
+async def _on_subscription(
+    session: AsyncSession, settings: Settings, obj: Obj, created: datetime, *, deleted: bool = False
+) -> None:
     metadata = obj.get("metadata") or {}
-    row = await _locked_row(session, subscription_id=obj["id"], customer_id=obj.get("customer"),
-                            account_id=metadata.get("account_id"))
+    row = await _locked_row(
+        session,
+        subscription_id=obj["id"],
+        customer_id=obj.get("customer"),
+        account_id=metadata.get("account_id"),
+    )
     if row is None:
         log.warning("stripe_subscription_unknown_account", subscription=obj["id"])
         return
@@ -152,8 +168,9 @@ def _apply(
         _set_period(row, *_subscription_period(obj), only_forward=same)
 
 
-def _set_period(row: Subscription, start: datetime | None, end: datetime | None, *,
-                only_forward: bool) -> None:
+def _set_period(
+    row: Subscription, start: datetime | None, end: datetime | None, *, only_forward: bool
+) -> None:
     if start is None or end is None:
         return
     if only_forward and row.current_period_start and start < row.current_period_start:
@@ -181,13 +198,15 @@ def _subscription_period(obj: Obj) -> tuple[datetime | None, datetime | None]:
 # --- Checkout and invoices -------------------------------------------------------------
 
 
-async def _on_checkout_completed(session: AsyncSession, settings: Settings, obj: Obj,
-                                 created: datetime) -> None:
+async def _on_checkout_completed(
+    session: AsyncSession, settings: Settings, obj: Obj, created: datetime
+) -> None:
     """Link the Stripe customer to the account; the plan follows the subscription events."""
     if obj.get("mode") != "subscription":
         return
-    row = await _locked_row(session, customer_id=obj.get("customer"),
-                            account_id=obj.get("client_reference_id"))
+    row = await _locked_row(
+        session, customer_id=obj.get("customer"), account_id=obj.get("client_reference_id")
+    )
     if row is None:
         log.warning("stripe_checkout_unknown_account", session=obj.get("id"))
         return
@@ -195,8 +214,9 @@ async def _on_checkout_completed(session: AsyncSession, settings: Settings, obj:
         row.stripe_customer_id = obj["customer"]
 
 
-async def _on_invoice(session: AsyncSession, settings: Settings, obj: Obj, created: datetime,
-                      *, paid: bool) -> None:
+async def _on_invoice(
+    session: AsyncSession, settings: Settings, obj: Obj, created: datetime, *, paid: bool
+) -> None:
     subscription_id = _invoice_subscription(obj)
     if not subscription_id:
         return
@@ -241,8 +261,9 @@ async def _on_invoice_failed(
     await _on_invoice(session, settings, obj, created, paid=False)
 
 
-async def _on_subscription_deleted(session: AsyncSession, settings: Settings, obj: Obj,
-                                   created: datetime) -> None:
+async def _on_subscription_deleted(
+    session: AsyncSession, settings: Settings, obj: Obj, created: datetime
+) -> None:
     await _on_subscription(session, settings, obj, created, deleted=True)
 
 

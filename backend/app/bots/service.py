@@ -14,8 +14,8 @@ from app.bots.exceptions import BotNotFound
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
 from app.core import jobs
-from app.core.db import Base
 from app.core.config import Settings
+from app.core.db import Base
 from app.core.pagination import PageParams, paginate
 from app.users.models import User
 
@@ -52,7 +52,7 @@ async def document_counts(session: AsyncSession, bots: Sequence[Bot]) -> dict[uu
         .where(documents.c.bot_id.in_([b.id for b in bots]))
         .group_by(documents.c.bot_id)
     )
-    return {bot_id: count for bot_id, count in rows.all()}
+    return dict(rows.tuples().all())
 
 
 async def create(session: AsyncSession, owner: User, data: BotCreate, *, settings: Settings) -> Bot:

@@ -18,7 +18,9 @@ async def get_owned_conversation(
     return await service.get_owned_conversation(session, user, conversation_id)
 
 
-async def get_owned_message(message_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Message:
+async def get_owned_message(
+    message_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> Message:
     return await service.get_owned_message(session, user, message_id)
 
 

@@ -42,16 +42,24 @@ async def answer(runtime: Runtime, turn: Turn) -> MessageAnswer:
     started = time.perf_counter()
     try:
         result = await _agent(runtime).answer(
-            turn.profile, turn.question, resolve=_resolver(runtime, turn.bot_id),
-            history=turn.history, selected_text=turn.selected_text,
+            turn.profile,
+            turn.question,
+            resolve=_resolver(runtime, turn.bot_id),
+            history=turn.history,
+            selected_text=turn.selected_text,
         )
     except AgentError as exc:
         error = _app_error(runtime, exc)
         failed = Reply("", MessageStatus.FAILED, _elapsed_ms(started), error_code=error.code)
         await _save(runtime, turn, failed)
         raise error from exc
-    reply = Reply(result.text, MessageStatus.COMPLETE, _elapsed_ms(started),
-                  sources=result.sources, usage=result.usage)
+    reply = Reply(
+        result.text,
+        MessageStatus.COMPLETE,
+        _elapsed_ms(started),
+        sources=result.sources,
+        usage=result.usage,
+    )
     return MessageAnswer(
         message_id=await _save(runtime, turn, reply),
         conversation_id=turn.conversation_id,
@@ -71,8 +79,11 @@ async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]
     started = time.perf_counter()
     progress = _Progress()
     events = _agent(runtime).stream(
-        turn.profile, turn.question, resolve=_resolver(runtime, turn.bot_id),
-        history=turn.history, selected_text=turn.selected_text,
+        turn.profile,
+        turn.question,
+        resolve=_resolver(runtime, turn.bot_id),
+        history=turn.history,
+        selected_text=turn.selected_text,
     )
     try:
         async for event in events:
@@ -86,9 +97,13 @@ async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]
     except Exception:
         log.exception("chat_stream_failed", conversation_id=str(turn.conversation_id))
         await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, "internal_error"))
-        yield ServerSentEvent(event="error", data={
-            "code": "internal_error", "message": "Something went wrong on our side.",
-        })
+        yield ServerSentEvent(
+            event="error",
+            data={
+                "code": "internal_error",
+                "message": "Something went wrong on our side.",
+            },
+        )
         return
     except BaseException:  # cancelled, or closed at a yield: the client is gone
         await _save(runtime, turn, progress.reply(started, MessageStatus.INTERRUPTED))
@@ -97,12 +112,15 @@ async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]
         await events.aclose()
     reply = progress.reply(started, MessageStatus.COMPLETE)
     message_id = await _save(runtime, turn, reply)
-    yield ServerSentEvent(event="done", data={
-        "message_id": str(message_id),
-        "conversation_id": str(turn.conversation_id),
-        "usage": _usage_dict(reply.usage),
-        "latency_ms": reply.latency_ms,
-    })
+    yield ServerSentEvent(
+        event="done",
+        data={
+            "message_id": str(message_id),
+            "conversation_id": str(turn.conversation_id),
+            "usage": _usage_dict(reply.usage),
+            "latency_ms": reply.latency_ms,
+        },
+    )
 
 
 def error_event(error: AppError) -> ServerSentEvent:
@@ -135,8 +153,14 @@ class _Progress:
         content = "".join(self.parts)
         # Cut-off streams never got the provider's count; estimate what was generated.
         usage = self.usage or Usage(completion_tokens=count_tokens(content) if content else 0)
-        return Reply(content, status, _elapsed_ms(started), sources=self.sources, usage=usage,
-                     error_code=error_code)
+        return Reply(
+            content,
+            status,
+            _elapsed_ms(started),
+            sources=self.sources,
+            usage=usage,
+            error_code=error_code,
+        )
 
 
 def _agent(runtime: Runtime) -> RagAgent:
@@ -180,8 +204,13 @@ def _app_error(runtime: Runtime, exc: AgentError) -> AppError:
     provider = runtime.agent.llm.provider
     if error.code.startswith("llm_"):
         LLM_ERRORS.labels(provider, error.code).inc()
-    log.warning("chat_turn_failed", provider=provider, code=error.code,
-                error_type=type(exc).__name__, detail=exc.detail)
+    log.warning(
+        "chat_turn_failed",
+        provider=provider,
+        code=error.code,
+        error_type=type(exc).__name__,
+        detail=exc.detail,
+    )
     return error
 
 

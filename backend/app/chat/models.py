@@ -39,7 +39,9 @@ class Conversation(IdMixin, TimestampMixin, Base):
 
 class Message(IdMixin, Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    )
 
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE")

@@ -49,13 +49,19 @@ class EventStream(EventSourceResponse):
         self._events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        start = {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.raw_headers,
+        }
         async with aclosing(self._events) as events, anyio.create_task_group() as tg:
             tg.start_soon(_cancel_on_disconnect, receive, tg.cancel_scope)
             try:
                 await send(start)
                 async for event in events:
-                    await send({"type": "http.response.body", "body": encode(event), "more_body": True})
+                    await send(
+                        {"type": "http.response.body", "body": encode(event), "more_body": True}
+                    )
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             except OSError:
                 pass  # the client is gone; closing `events` ends generation

@@ -41,7 +41,8 @@ _ANSWER_RESPONSES: dict[int | str, dict] = {
 
 
 @router.post(
-    "/bots/{bot_id}/conversations", status_code=status.HTTP_201_CREATED,
+    "/bots/{bot_id}/conversations",
+    status_code=status.HTTP_201_CREATED,
     response_model=ConversationPublic,
 )
 async def create_conversation(
@@ -59,7 +60,9 @@ async def list_conversations(
     """Your conversations with this bot, most recently active first."""
     items, total = await service.list_conversations(session, user, bot, page)
     return Page[ConversationPublic](
-        items=[ConversationPublic.model_validate(c) for c in items], total=total, **page.model_dump()
+        items=[ConversationPublic.model_validate(c) for c in items],
+        total=total,
+        **page.model_dump(),
     )
 
 

@@ -48,7 +48,6 @@ class BotConversation(NamedTuple):
     bot: Bot
 
 
-
 async def create_conversation(
     session: AsyncSession, owner: User, bot: Bot, data: ConversationCreate
 ) -> Conversation:
@@ -185,8 +184,13 @@ class Reply:
 
 
 async def start_turn(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, bot: Bot,
-    data: MessageCreate, *, visitor: bool = False,
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    bot: Bot,
+    data: MessageCreate,
+    *,
+    visitor: bool = False,
 ) -> Turn:
     """Count the message against the plan, store the question, gather the conversation.
 
@@ -274,12 +278,16 @@ async def store_reply(
     if usage.prompt_tokens or usage.completion_tokens:
         # Last, and in start_turn's order: account, then bot (see there).
         await billing_service.record_tokens(
-            session, turn.owner_id, usage.prompt_tokens + usage.completion_tokens,
+            session,
+            turn.owner_id,
+            usage.prompt_tokens + usage.completion_tokens,
             settings=settings,
         )
         await add_usage(
-            session, turn.bot_id,
-            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            session,
+            turn.bot_id,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
         )
     return message
 
@@ -305,14 +313,22 @@ def current_period() -> str:
 
 
 async def add_usage(
-    session: AsyncSession, bot_id: uuid.UUID, *,
-    messages: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0,
+    session: AsyncSession,
+    bot_id: uuid.UUID,
+    *,
+    messages: int = 0,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
 ) -> None:
     """Add to this month's counters in one atomic upsert (concurrent turns don't lose counts)."""
     table = BotUsage.__table__
     stmt = upsert_insert(session, table).values(
-        id=uuid.uuid4(), bot_id=bot_id, period=current_period(), messages=messages,
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+        id=uuid.uuid4(),
+        bot_id=bot_id,
+        period=current_period(),
+        messages=messages,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
     )
     excluded = stmt.excluded
     await session.execute(

@@ -6,8 +6,8 @@ task is redelivered, and tasks are idempotent (they take ids and reload rows).
 
 from __future__ import annotations
 
-from celery import Celery
 import structlog
+from celery import Celery
 from celery.signals import (
     setup_logging,
     task_postrun,

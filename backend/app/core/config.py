@@ -14,11 +14,25 @@ from agent.settings import AgentSettings
 
 # Values people copy from examples; refused as SECRET_KEY in production.
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "change_me", "changethis", "secret", "secret-key", "dev",
-     "development", "test", "please-change-me", "replace-me-with-a-long-random-string"}
+    {
+        "",
+        "changeme",
+        "change-me",
+        "change_me",
+        "changethis",
+        "secret",
+        "secret-key",
+        "dev",
+        "development",
+        "test",
+        "please-change-me",
+        "replace-me-with-a-long-random-string",
+    }
 )
 
-PlanLimitName = Literal["bots", "documents", "storage_bytes", "messages_per_month", "max_file_bytes"]
+PlanLimitName = Literal[
+    "bots", "documents", "storage_bytes", "messages_per_month", "max_file_bytes"
+]
 
 
 class Settings(BaseSettings):
@@ -93,7 +107,7 @@ class Settings(BaseSettings):
         return value or None
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> "Settings":
+    def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production":
             key = (self.secret_key or "").strip()
             if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
@@ -108,7 +122,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'chatsphere.db'}"
+        return (
+            self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'chatsphere.db'}"
+        )
 
     @cached_property
     def resolved_broker_url(self) -> str:
@@ -161,14 +177,20 @@ class Settings(BaseSettings):
         db = "postgresql" if self.resolved_database_url.startswith("postgresql") else "sqlite"
         return {
             "database": f"{db} ({_redact(self.resolved_database_url)})",
-            "queue": "celery on redis" if self.celery_broker_url else "celery on embedded sqlite broker",
+            "queue": "celery on redis"
+            if self.celery_broker_url
+            else "celery on embedded sqlite broker",
             "cache": "redis" if self.redis_url else "in-process",
             "embeddings": f"gemini {self.gemini_embedding_model}@{self.embedding_dim}"
-            if self.gemini_api_key else "local hashing embedder",
+            if self.gemini_api_key
+            else "local hashing embedder",
             "vector_store": "pinecone" if self.agent.uses_pinecone else "local (app database)",
-            "llm": f"gemini {self.gemini_chat_model}" if self.gemini_api_key
+            "llm": f"gemini {self.gemini_chat_model}"
+            if self.gemini_api_key
             else "local extractive answerer",
-            "billing": "stripe" if self.stripe_enabled else f"not configured (plan {self.default_plan})",
+            "billing": "stripe"
+            if self.stripe_enabled
+            else f"not configured (plan {self.default_plan})",
         }
 
 
@@ -189,4 +211,6 @@ def get_settings() -> Settings:
             f"{e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
-        raise SystemExit(f"ChatSphere cannot start, the settings are invalid:\n{problems}") from None
+        raise SystemExit(
+            f"ChatSphere cannot start, the settings are invalid:\n{problems}"
+        ) from None

@@ -98,7 +98,9 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     rid = request_id_of(request)
-    body = {"error": {"code": code, "message": message, "details": details or {}, "request_id": rid}}
+    body = {
+        "error": {"code": code, "message": message, "details": details or {}, "request_id": rid}
+    }
     all_headers = {**(headers or {}), **({"X-Request-ID": rid} if rid else {})}
     return JSONResponse(body, status_code=status_code, headers=all_headers)
 
@@ -118,15 +120,25 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
-    415: "unsupported_media_type", 429: "rate_limited",
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
 }
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else ""
+    phrase = (
+        HTTPStatus(exc.status_code).phrase
+        if exc.status_code in HTTPStatus._value2member_map_
+        else ""
+    )
     message = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
     if exc.status_code == 404 and message == "Not Found.":
         message = "No such route."

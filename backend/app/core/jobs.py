@@ -27,8 +27,9 @@ class Job:
     countdown: float | None = None
 
 
-def enqueue(session: AsyncSession, name: str, *args: Any, countdown: float | None = None,
-            **kwargs: Any) -> None:
+def enqueue(
+    session: AsyncSession, name: str, *args: Any, countdown: float | None = None, **kwargs: Any
+) -> None:
     session.info.setdefault(_KEY, []).append(Job(name, args, kwargs, countdown))
 
 

@@ -20,7 +20,9 @@ HTTP_REQUESTS = Counter(
     "chatsphere_http_requests_total", "HTTP requests", ["method", "route", "status"]
 )
 HTTP_LATENCY = Histogram(
-    "chatsphere_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    "chatsphere_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 DOCUMENTS_BY_STATUS = Gauge("chatsphere_documents", "Documents by status", ["status"])
@@ -81,6 +83,6 @@ async def metrics_response(request: Request) -> Response:
     for hook in _scrape_hooks:
         try:
             await asyncio.wait_for(hook(request.app.state.runtime), SCRAPE_HOOK_TIMEOUT)
-        except Exception as exc:  # a stale gauge beats a failed scrape
+        except Exception as exc:  # noqa: BLE001 - a stale gauge beats a failed scrape
             log.warning("metrics_refresh_failed", hook=hook.__name__, error=repr(exc))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -6,9 +6,9 @@ import math
 import time
 
 from limits import parse
-from limits.storage import storage_from_string
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from app.core.errors import RateLimited
 

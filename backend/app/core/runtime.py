@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -39,7 +39,7 @@ class Runtime:
         self.rate_limiter = RateLimiter(build_storage(settings.redis_url))
 
     @cached_property
-    def agent(self) -> "AgentProviders":
+    def agent(self) -> AgentProviders:
         from agent.factory import build_providers
 
         return build_providers(self.settings.agent, self.engine)
@@ -88,5 +88,3 @@ def close_worker_runtime() -> None:
         loop.run_until_complete(runtime.aclose())
         loop.close()
         _worker = None
-
-

@@ -123,8 +123,11 @@ async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _
         VectorRecord(
             id=vector_id(job.id, chunk.index),
             values=vector,
-            metadata={"document_id": str(job.id), "chunk_index": chunk.index,
-                      "bot_id": str(job.bot_id)},
+            metadata={
+                "document_id": str(job.id),
+                "chunk_index": chunk.index,
+                "bot_id": str(job.bot_id),
+            },
         )
         for chunk, vector in zip(batch, values, strict=True)
     ]
@@ -152,8 +155,13 @@ async def _start(runtime: Runtime, document_id: uuid.UUID) -> _Job | None:
         document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
         document.attempts += 1
         document.started_at = document.status_changed_at = now
-        job = _Job(document.id, document.bot_id, document.content_type, document.storage_key,
-                   previous_count)
+        job = _Job(
+            document.id,
+            document.bot_id,
+            document.content_type,
+            document.storage_key,
+            previous_count,
+        )
         await session.commit()
     return job
 
@@ -163,9 +171,16 @@ async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_co
         await _claim(session, job, progress=15, page_count=page_count)
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == job.id))
         rows = [
-            {"id": uuid.uuid4(), "document_id": job.id, "bot_id": job.bot_id,
-             "chunk_index": c.index, "page": c.page, "text": c.text, "token_count": c.token_count,
-             "heading": c.heading[:300] if c.heading else None}
+            {
+                "id": uuid.uuid4(),
+                "document_id": job.id,
+                "bot_id": job.bot_id,
+                "chunk_index": c.index,
+                "page": c.page,
+                "text": c.text,
+                "token_count": c.token_count,
+                "heading": c.heading[:300] if c.heading else None,
+            }
             for c in chunks
         ]
         for start in range(0, len(rows), 1000):
@@ -195,9 +210,17 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
     model = runtime.agent.embedder.model
     async with runtime.sessionmaker() as session:
         now = utcnow()
-        await _claim(session, job, status=DocumentStatus.READY, progress=100, error=None,
-                     chunk_count=chunk_count, embedding_model=model, status_changed_at=now,
-                     finished_at=now)
+        await _claim(
+            session,
+            job,
+            status=DocumentStatus.READY,
+            progress=100,
+            error=None,
+            chunk_count=chunk_count,
+            embedding_model=model,
+            status_changed_at=now,
+            finished_at=now,
+        )
         bot = await session.get(Bot, job.bot_id)
         if bot is not None and bot.embedding_model != model:
             previous, bot.embedding_model = bot.embedding_model, model
@@ -210,18 +233,23 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
 
 async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) -> None:
     """The bot moved to another embedding model: rebuild its other documents with it too."""
-    stale = (await session.scalars(
-        select(Document).where(
-            Document.bot_id == job.bot_id, Document.id != job.id,
-            Document.status == DocumentStatus.READY, Document.embedding_model != model,
+    stale = (
+        await session.scalars(
+            select(Document).where(
+                Document.bot_id == job.bot_id,
+                Document.id != job.id,
+                Document.status == DocumentStatus.READY,
+                Document.embedding_model != model,
+            )
         )
-    )).all()
+    ).all()
     for document in stale:
         document.status, document.progress = DocumentStatus.QUEUED, 0
         document.attempts, document.status_changed_at = 0, utcnow()
         jobs.enqueue(session, "documents.process", str(document.id))
-    log.info("bot_embedding_model_changed", bot_id=str(job.bot_id), model=model,
-             requeued=len(stale))
+    log.info(
+        "bot_embedding_model_changed", bot_id=str(job.bot_id), model=model, requeued=len(stale)
+    )
 
 
 async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
@@ -241,8 +269,14 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
         await session.execute(
             update(Document)
             .where(Document.id == doc_id, Document.status.in_(_UNFINISHED))
-            .values(status=DocumentStatus.FAILED, error=reason[:1000], chunk_count=0,
-                    status_changed_at=now, finished_at=now, updated_at=now)
+            .values(
+                status=DocumentStatus.FAILED,
+                error=reason[:1000],
+                chunk_count=0,
+                status_changed_at=now,
+                finished_at=now,
+                updated_at=now,
+            )
         )
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
         if vectors_left:  # the store is down too: try again later, with backoff
@@ -282,7 +316,10 @@ async def delete_vectors(
 
 
 async def purge(
-    runtime: Runtime, bot_id: str, document_id: str | None, vector_count: int,
+    runtime: Runtime,
+    bot_id: str,
+    document_id: str | None,
+    vector_count: int,
     storage_key: str | None,
 ) -> None:
     """What outlives a document's rows (or a failed run): its vectors and its stored file."""
@@ -296,12 +333,14 @@ async def requeue_stuck(runtime: Runtime) -> int:
     """Send again documents that sat in `queued` or `processing` too long (a lost task)."""
     cutoff = utcnow() - timedelta(seconds=runtime.settings.stuck_after_seconds)
     async with runtime.sessionmaker() as session:
-        stuck = (await session.scalars(
-            select(Document)
-            .where(Document.status.in_(_UNFINISHED), Document.status_changed_at < cutoff)
-            .order_by(Document.status_changed_at)
-            .limit(500)
-        )).all()
+        stuck = (
+            await session.scalars(
+                select(Document)
+                .where(Document.status.in_(_UNFINISHED), Document.status_changed_at < cutoff)
+                .order_by(Document.status_changed_at)
+                .limit(500)
+            )
+        ).all()
         for document in stuck:
             document.status_changed_at = utcnow()  # not again before another full timeout
             jobs.enqueue(session, "documents.process", str(document.id))

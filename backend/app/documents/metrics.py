@@ -16,7 +16,7 @@ async def refresh_documents_by_status(runtime: Runtime) -> None:
     async with runtime.sessionmaker() as session:
         stmt = select(Document.status, func.count()).group_by(Document.status)
         rows = await session.execute(stmt)
-        counts = {status: count for status, count in rows}
+        counts = dict(rows.tuples().all())
     for status in DocumentStatus:
         DOCUMENTS_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))
 

@@ -45,8 +45,13 @@ _REFUSALS = {
 }
 
 
-@router.post("/bots/{bot_id}/documents", status_code=status.HTTP_202_ACCEPTED,
-             response_model=DocumentPublic, openapi_extra=_MULTIPART_FILE, responses=_REFUSALS)
+@router.post(
+    "/bots/{bot_id}/documents",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DocumentPublic,
+    openapi_extra=_MULTIPART_FILE,
+    responses=_REFUSALS,
+)
 async def upload_document(
     bot: OwnedBot, staged: StagedUpload, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:
@@ -55,8 +60,12 @@ async def upload_document(
     return DocumentPublic.model_validate(document)
 
 
-@router.post("/bots/{bot_id}/documents/text", status_code=status.HTTP_202_ACCEPTED,
-             response_model=DocumentPublic, responses=_REFUSALS)
+@router.post(
+    "/bots/{bot_id}/documents/text",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DocumentPublic,
+    responses=_REFUSALS,
+)
 async def create_text_document(
     data: TextDocumentCreate, bot: OwnedBot, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:
@@ -100,8 +109,11 @@ async def list_chunks(
     return Page[ChunkPublic](items=items, total=total, **page.model_dump())
 
 
-@router.post("/documents/{document_id}/reindex", status_code=status.HTTP_202_ACCEPTED,
-             response_model=DocumentPublic)
+@router.post(
+    "/documents/{document_id}/reindex",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DocumentPublic,
+)
 async def reindex_document(
     document: OwnedDocument, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:

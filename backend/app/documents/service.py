@@ -79,8 +79,10 @@ async def create_from_text(
         raise EmptyDocument("The text is empty.")
     raw = data.content.encode("utf-8")
     if len(raw) > settings.max_upload_bytes:
-        raise FileTooLarge(f"The text exceeds the {settings.max_upload_mb} MB limit.",
-                           details={"max_bytes": settings.max_upload_bytes})
+        raise FileTooLarge(
+            f"The text exceeds the {settings.max_upload_mb} MB limit.",
+            details={"max_bytes": settings.max_upload_bytes},
+        )
     # Pasted text is Markdown when it looks like it (and HTML when it is HTML), else plain.
     content_type = sniff(raw) or "text/plain"
     staged = await anyio.to_thread.run_sync(
@@ -93,7 +95,10 @@ async def create_from_text(
 
 
 async def _record(
-    session: AsyncSession, settings: Settings, bot: Bot, staged: storage.StagedFile,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+    staged: storage.StagedFile,
     content_type: str,
 ) -> Document:
     await _reject_duplicate(session, bot.id, staged.sha256)
@@ -208,18 +213,29 @@ async def search(
     profile = BotProfile(namespace=str(bot.id), embedding_model=bot.embedding_model)
     try:
         sources = await agent.retrieve(
-            profile, data.query, top_k=data.top_k, min_score=-1.0,
+            profile,
+            data.query,
+            top_k=data.top_k,
+            min_score=-1.0,
             resolve=lambda ids: resolve_chunks(session, bot.id, ids),
         )
     except AgentModelMismatch as exc:
-        raise EmbeddingModelMismatch(details={
-            "bot_embedding_model": bot.embedding_model,
-            "current_embedding_model": runtime.agent.embedder.model,
-        }) from exc
+        raise EmbeddingModelMismatch(
+            details={
+                "bot_embedding_model": bot.embedding_model,
+                "current_embedding_model": runtime.agent.embedder.model,
+            }
+        ) from exc
     return [
-        SearchHit(chunk_id=s.chunk_id, document_id=uuid.UUID(s.document_id),
-                  document_name=s.document_name, chunk_index=s.chunk_index, page=s.page,
-                  score=round(s.score, 6), text=s.text)
+        SearchHit(
+            chunk_id=s.chunk_id,
+            document_id=uuid.UUID(s.document_id),
+            document_name=s.document_name,
+            chunk_index=s.chunk_index,
+            page=s.page,
+            score=round(s.score, 6),
+            text=s.text,
+        )
         for s in sources
     ]
 
@@ -245,8 +261,9 @@ async def delete(session: AsyncSession, document: Document) -> None:
     count = await vector_count(session, document)
     await session.delete(document)
     await session.flush()
-    jobs.enqueue(session, PURGE_TASK, str(document.bot_id), str(document.id), count,
-                 document.storage_key)
+    jobs.enqueue(
+        session, PURGE_TASK, str(document.bot_id), str(document.id), count, document.storage_key
+    )
 
 
 async def vector_count(session: AsyncSession, document: Document) -> int:

@@ -104,8 +104,9 @@ def _account(staged: StagedFile, data: bytes) -> None:
 async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> StagedFile:
     """Stream the multipart `file` field of `request` into the store, or raise 413/422."""
     limit_mb = max_bytes // (1024 * 1024)
-    too_large = FileTooLarge(f"The file exceeds the {limit_mb} MB limit.",
-                             details={"max_bytes": max_bytes})
+    too_large = FileTooLarge(
+        f"The file exceeds the {limit_mb} MB limit.", details={"max_bytes": max_bytes}
+    )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + _ENVELOPE_BYTES:
         raise too_large  # refused before a single byte is read
@@ -188,7 +189,7 @@ class _FileReceiver:
             self._seen_file = True
             raw = options.get(b"filename", b"").decode("utf-8", errors="replace")
             self.staged.filename = display_name(raw)
-            self._out = open(self.staged.path, "wb")  # noqa: SIM115 - closed in _part_end/close
+            self._out = open(self.staged.path, "wb")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if not self._in_file_part or self.too_large or self._out is None:

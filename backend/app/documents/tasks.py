@@ -60,8 +60,13 @@ def _fail(document_id: str, reason: str) -> None:
     run_in_worker(lambda runtime: ingest.fail(runtime, document_id, reason))
 
 
-@celery_app.task(name="documents.purge", autoretry_for=(Exception,), retry_backoff=True,
-                 retry_jitter=True, max_retries=8)
+@celery_app.task(
+    name="documents.purge",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=8,
+)
 def purge(bot_id: str, document_id: str | None, vector_count: int, storage_key: str | None) -> None:
     run_in_worker(
         lambda runtime: ingest.purge(runtime, bot_id, document_id, vector_count, storage_key)

@@ -51,7 +51,7 @@ async def readiness(runtime: Runtime) -> dict[str, str]:
         try:
             await asyncio.wait_for(check(runtime), CHECK_TIMEOUT + 1)
             return name, "ok"
-        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the reason goes to the log
             log.warning("readiness_check_failed", part=name, error=f"{type(exc).__name__}: {exc}")
             return name, "down"
 

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
 
 from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
@@ -42,13 +42,17 @@ async def _login(
     rule = runtime.settings.login_rate_limit
     message = "Too many login attempts. Try again later."
     await runtime.rate_limiter.hit(rule, "login-ip", client_ip(request), message=message)
-    await runtime.rate_limiter.hit(rule, "login-email", service.normalize_email(email), message=message)
+    await runtime.rate_limiter.hit(
+        rule, "login-email", service.normalize_email(email), message=message
+    )
     user = await service.authenticate(session, email, password)
     return await service.issue_tokens(session, user, runtime.settings)
 
 
 @auth_router.post("/login", response_model=TokenPair)
-async def login(data: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep) -> TokenPair:
+async def login(
+    data: LoginRequest, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> TokenPair:
     """Log in with JSON; returns an access token and a rotating refresh token."""
     return await _login(request, session, runtime, data.email, data.password)
 
@@ -87,14 +91,20 @@ async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) ->
 
 
 @api_keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
-async def create_api_key(data: ApiKeyCreate, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
+async def create_api_key(
+    data: ApiKeyCreate, user: CurrentUser, session: SessionDep
+) -> ApiKeyCreated:
     """Create an API key for `X-API-Key`. The key is returned once; only its hash is stored."""
     api_key, key = await service.create_api_key(session, user, data)
-    return ApiKeyCreated.model_validate({**ApiKeyPublic.model_validate(api_key).model_dump(), "key": key})
+    return ApiKeyCreated.model_validate(
+        {**ApiKeyPublic.model_validate(api_key).model_dump(), "key": key}
+    )
 
 
 @api_keys_router.get("", response_model=Page[ApiKeyPublic])
-async def list_api_keys(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[ApiKeyPublic]:
+async def list_api_keys(
+    user: CurrentUser, session: SessionDep, page: PageParamsDep
+) -> Page[ApiKeyPublic]:
     """Your active API keys (prefix only)."""
     items, total = await service.list_api_keys(session, user, page)
     return Page[ApiKeyPublic](

@@ -113,7 +113,9 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
     )
     row = claimed.first()
     if row is None:
-        existing = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+        existing = await session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+        )
         if existing is not None and (existing.used_at or existing.revoked_at):
             await _revoke_family(session, existing.family_id)
             raise RefreshTokenReused()
@@ -156,7 +158,9 @@ async def user_from_access_token(session: AsyncSession, token: str, settings: Se
 # --- API keys -----------------------------------------------------------------------------
 
 
-async def create_api_key(session: AsyncSession, user: User, data: ApiKeyCreate) -> tuple[ApiKey, str]:
+async def create_api_key(
+    session: AsyncSession, user: User, data: ApiKeyCreate
+) -> tuple[ApiKey, str]:
     key = security.new_secret(API_KEY_PREFIX)
     api_key = ApiKey(
         user_id=user.id, name=data.name, prefix=key[:10], key_hash=security.hash_secret(key)
@@ -191,7 +195,9 @@ async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -
 
 async def user_from_api_key(session: AsyncSession, key: str) -> User:
     api_key = await session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == security.hash_secret(key), ApiKey.revoked_at.is_(None))
+        select(ApiKey).where(
+            ApiKey.key_hash == security.hash_secret(key), ApiKey.revoked_at.is_(None)
+        )
     )
     if api_key is None:
         raise InvalidApiKey()

@@ -31,7 +31,7 @@ class BM25:
     def scores(self, query: str) -> list[float]:
         terms = bm25_tokenize(query)
         out = []
-        for doc, length in zip(self._docs, self._lengths):
+        for doc, length in zip(self._docs, self._lengths, strict=True):
             norm = self.k1 * (1 - self.b + self.b * length / self._avg_length)
             score = 0.0
             for term in terms:

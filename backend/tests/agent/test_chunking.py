@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -22,7 +23,7 @@ def test_chunks_stay_within_the_token_budget() -> None:
 
 def test_consecutive_chunks_overlap_by_whole_sentences() -> None:
     chunks = Chunker(chunk_tokens=100, overlap_tokens=25).split([Page(1, _sentences(60))])
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in itertools.pairwise(chunks):
         first_sentence = current.text.split(". ")[0] + "."
         assert first_sentence.startswith("Fact number")
         assert first_sentence in previous.text
@@ -72,7 +73,10 @@ def test_token_estimate(text: str, tokens: int) -> None:
 
 def test_chunking_is_fast() -> None:
     # ~200 pages of prose: chunking must stay far cheaper than extracting the PDF text.
-    pages = [Page(n, "\n\n".join(_sentences(12, n * 100 + k * 12) for k in range(6))) for n in range(1, 201)]
+    pages = [
+        Page(n, "\n\n".join(_sentences(12, n * 100 + k * 12) for k in range(6)))
+        for n in range(1, 201)
+    ]
     started = time.perf_counter()
     chunks = Chunker().split(pages)
     assert time.perf_counter() - started < 1.0

@@ -40,7 +40,11 @@ async def test_local_vectors_are_deterministic_and_unit_length() -> None:
 async def test_local_embedder_matches_word_forms() -> None:
     embedder = LocalEmbedder()
     query, related, unrelated = await embedder.embed(
-        ["cancelling my subscriptions", "How to cancel a subscription", "Uploading images to the gallery"],
+        [
+            "cancelling my subscriptions",
+            "How to cancel a subscription",
+            "Uploading images to the gallery",
+        ],
         DOC,
     )
     assert np.dot(query, related) > 0.5 > np.dot(query, unrelated)
@@ -61,7 +65,7 @@ async def test_local_retrieval_is_at_least_as_good_as_bm25(engine: AsyncEngine) 
     texts = [PASSAGES[i] for i in ids]
     embedder, store = LocalEmbedder(), LocalVectorStore(engine)
     vectors = await embedder.embed(texts, DOC)
-    await store.upsert("eval", [VectorRecord(i, v) for i, v in zip(ids, vectors)])
+    await store.upsert("eval", [VectorRecord(i, v) for i, v in zip(ids, vectors, strict=True)])
     bm25 = BM25(texts)
 
     local_hits = bm25_hits = 0
@@ -171,7 +175,9 @@ async def test_redis_cache_round_trip() -> None:
 
 def _gemini(server: FakeServer, **overrides) -> GeminiEmbedder:
     options = {"retry_initial_seconds": 0.01, "retry_max_seconds": 0.05, "max_attempts": 4}
-    return GeminiEmbedder(api_key="test-key", base_url=server.url, dimensions=768, **(options | overrides))
+    return GeminiEmbedder(
+        api_key="test-key", base_url=server.url, dimensions=768, **(options | overrides)
+    )
 
 
 async def test_gemini_batches_by_100_and_normalises(fake_server: FakeServer) -> None:
@@ -211,7 +217,9 @@ async def test_gemini_connection_refused_is_transient() -> None:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with pytest.raises(TransientError):
-        await GeminiEmbedder(api_key="k", base_url=url, max_attempts=2, retry_initial_seconds=0.01).embed(["x"], DOC)
+        await GeminiEmbedder(
+            api_key="k", base_url=url, max_attempts=2, retry_initial_seconds=0.01
+        ).embed(["x"], DOC)
 
 
 async def test_gemini_bad_request_is_permanent_and_not_retried(fake_server: FakeServer) -> None:

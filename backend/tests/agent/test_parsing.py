@@ -18,7 +18,13 @@ SETTINGS = AgentSettings()
 PDF_DIR = CORPUS / "pdf"
 CORPUS_PDFS = sorted(PDF_DIR.rglob("*.pdf")) if PDF_DIR.is_dir() else []
 # The owner can act on each of these.
-KNOWN_REASONS = ("password-protected", "no extractable text", "damaged", "unsupported encryption", "pages")
+KNOWN_REASONS = (
+    "password-protected",
+    "no extractable text",
+    "damaged",
+    "unsupported encryption",
+    "pages",
+)
 
 needs_corpus = pytest.mark.skipif(not CORPUS_PDFS, reason=f"PDF corpus not found at {PDF_DIR}")
 
@@ -47,7 +53,9 @@ def test_password_protected_pdf_says_so() -> None:
 
 @needs_corpus
 def test_pdf_with_empty_user_password_is_read() -> None:
-    document = parse_document((PDF_DIR / "encryption" / "r6-empty-password.pdf").read_bytes(), PDF, SETTINGS)
+    document = parse_document(
+        (PDF_DIR / "encryption" / "r6-empty-password.pdf").read_bytes(), PDF, SETTINGS
+    )
     assert document.pages[0].text
 
 
@@ -79,7 +87,9 @@ def test_damaged_pdf_fails_with_a_short_reason(data: bytes) -> None:
 
 def test_file_over_the_byte_limit_is_refused() -> None:
     with pytest.raises(ParseError, match="exceeds the 1 MB limit"):
-        parse_document(b"a" * (1024 * 1024 + 1), PLAIN, AgentSettings(max_document_bytes=1024 * 1024))
+        parse_document(
+            b"a" * (1024 * 1024 + 1), PLAIN, AgentSettings(max_document_bytes=1024 * 1024)
+        )
 
 
 def test_unsupported_type_is_refused() -> None:
@@ -89,7 +99,9 @@ def test_unsupported_type_is_refused() -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1252"])
 def test_text_encodings_are_detected(encoding: str) -> None:
-    text = "Le café est ouvert tous les jeudis. Le thé glacé est servi à volonté, même en été.\n" * 5
+    text = (
+        "Le café est ouvert tous les jeudis. Le thé glacé est servi à volonté, même en été.\n" * 5
+    )
     document = parse_document(text.encode(encoding), PLAIN, SETTINGS)
     # Short single-byte texts are ambiguous between Western code pages; these letters are not.
     assert "Le café est ouvert" in document.pages[0].text
@@ -174,5 +186,7 @@ def _zip(name: str) -> bytes:
         (b"", "empty.txt", None),
     ],
 )
-def test_sniff_uses_bytes_not_names(data: bytes, filename: str | None, expected: str | None) -> None:
+def test_sniff_uses_bytes_not_names(
+    data: bytes, filename: str | None, expected: str | None
+) -> None:
     assert sniff(data, filename) == expected

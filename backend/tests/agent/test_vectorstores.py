@@ -58,7 +58,9 @@ async def test_local_delete_and_delete_namespace(engine: AsyncEngine) -> None:
     store = LocalVectorStore(engine)
     await store.upsert("bot-1", _records(10))
     await store.delete("bot-1", ["doc:0", "doc:1", "missing"])
-    assert {m.id for m in await store.query("bot-1", _unit(0), top_k=20)} == {f"doc:{i}" for i in range(2, 10)}
+    assert {m.id for m in await store.query("bot-1", _unit(0), top_k=20)} == {
+        f"doc:{i}" for i in range(2, 10)
+    }
     await store.delete_namespace("bot-1")
     assert await store.query("bot-1", _unit(0), top_k=5) == []
     await store.upsert("bot-1", _records(2))  # the namespace can be used again afterwards
@@ -82,7 +84,9 @@ async def test_local_query_with_other_dimensions_is_refused(engine: AsyncEngine)
         await store.query("bot-1", _unit(1, dims=16), top_k=3)
 
 
-async def test_local_sparse_queries_rank_rare_words_higher_but_report_cosine(engine: AsyncEngine) -> None:
+async def test_local_sparse_queries_rank_rare_words_higher_but_report_cosine(
+    engine: AsyncEngine,
+) -> None:
     # Bucket 0 is in every document (a common word), bucket 1 in one (a rare word).
     dims = 64
     common_only = np.zeros(dims)
@@ -95,7 +99,14 @@ async def test_local_sparse_queries_rank_rare_words_higher_but_report_cosine(eng
         v[[0, 20 + i]] = [1.0, 1.0]
         fillers.append(VectorRecord(f"filler:{i}", v.tolist()))
     store = LocalVectorStore(engine)
-    await store.upsert("bot-1", [VectorRecord("common", common_only.tolist()), VectorRecord("rare", rare_only.tolist()), *fillers])
+    await store.upsert(
+        "bot-1",
+        [
+            VectorRecord("common", common_only.tolist()),
+            VectorRecord("rare", rare_only.tolist()),
+            *fillers,
+        ],
+    )
     query = np.zeros(dims)
     query[[0, 1]] = [1.0, 0.9]  # leans towards the common word, but the rare one matters more
     matches = await store.query("bot-1", query.tolist(), top_k=2)
@@ -110,7 +121,9 @@ async def test_local_query_over_50k_chunks_is_fast(engine: AsyncEngine) -> None:
     vectors = np.random.default_rng(0).standard_normal((50_000, 1024), dtype=np.float32)
     store = LocalVectorStore(engine)
     for start in range(0, 50_000, 10_000):
-        await store.upsert("big", [VectorRecord(f"c:{i}", vectors[i]) for i in range(start, start + 10_000)])
+        await store.upsert(
+            "big", [VectorRecord(f"c:{i}", vectors[i]) for i in range(start, start + 10_000)]
+        )
     query = LocalEmbedder().embed_array(["how do I reset my password"])[0]
     await store.query("big", query, top_k=5)  # first query loads the matrix
     timings = []
@@ -139,9 +152,13 @@ def fast_sdk_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def pinecone(fake_server: FakeServer, fast_sdk_retries: None) -> tuple[PineconeVectorStore, FakePineconeIndex]:
+def pinecone(
+    fake_server: FakeServer, fast_sdk_retries: None
+) -> tuple[PineconeVectorStore, FakePineconeIndex]:
     fake = FakePineconeIndex(fake_server, dimension=8)
-    return PineconeVectorStore(api_key="pc-test", index_host=fake_server.url, timeout_seconds=5), fake
+    return PineconeVectorStore(
+        api_key="pc-test", index_host=fake_server.url, timeout_seconds=5
+    ), fake
 
 
 async def test_pinecone_round_trip(pinecone) -> None:
@@ -174,7 +191,13 @@ async def test_pinecone_requests_stay_under_2mb(pinecone, fake_server: FakeServe
 
 async def test_pinecone_metadata_stays_small(pinecone) -> None:
     store, fake = pinecone
-    metadata = {"document_id": "d1", "page": 3, "heading": None, "text": "x" * 100_000, "tags": ["a", "b"]}
+    metadata = {
+        "document_id": "d1",
+        "page": 3,
+        "heading": None,
+        "text": "x" * 100_000,
+        "tags": ["a", "b"],
+    }
     await store.upsert("bot-1", [VectorRecord("d1:0", _unit(0), metadata)])
     stored = fake.upsert_bodies[0]["vectors"][0]["metadata"]
     assert stored["document_id"] == "d1" and stored["page"] == 3 and stored["tags"] == ["a", "b"]

@@ -80,7 +80,7 @@ class Catalogue:
         document_id = f"doc-{name}"
         vectors = await embedder.embed(texts, EmbeddingTask.DOCUMENT)
         records = []
-        for index, (text, vector) in enumerate(zip(texts, vectors)):
+        for index, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
             vector_id = f"{document_id}:{index}"
             chunk_id = f"chunk-{name}-{index}"
             self.chunks[vector_id] = ChunkInfo(chunk_id, document_id, name, index, text)
@@ -94,4 +94,4 @@ class Catalogue:
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))

@@ -45,8 +45,13 @@ def stripe_settings(settings: Settings, fake_stripe: FakeStripe) -> Settings:
     return settings
 
 
-async def deliver(client: httpx.AsyncClient, payload: dict[str, Any], *,
-                  secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> httpx.Response:
+async def deliver(
+    client: httpx.AsyncClient,
+    payload: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+) -> httpx.Response:
     body, headers = signed(payload, secret, timestamp)
     return await client.post(f"{BILLING}/webhook", content=body, headers=headers)
 
@@ -55,11 +60,22 @@ async def account_id(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
     return (await client.get("/api/v1/users/me", headers=headers)).json()["id"]
 
 
-async def subscribe(client: httpx.AsyncClient, headers: dict[str, str], *, price: str = PRICE_PRO,
-                    created: int | None = None, status: str = "active") -> dict[str, Any]:
+async def subscribe(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    *,
+    price: str = PRICE_PRO,
+    created: int | None = None,
+    status: str = "active",
+) -> dict[str, Any]:
     """Move the account to a paid plan the way Stripe does: a signed subscription event."""
-    sub = subscription(f"sub_{uuid.uuid4().hex[:12]}", customer=f"cus_{uuid.uuid4().hex[:12]}",
-                       price=price, status=status, account_id=await account_id(client, headers))
+    sub = subscription(
+        f"sub_{uuid.uuid4().hex[:12]}",
+        customer=f"cus_{uuid.uuid4().hex[:12]}",
+        price=price,
+        status=status,
+        account_id=await account_id(client, headers),
+    )
     r = await deliver(client, event("customer.subscription.created", sub, created=created))
     assert r.status_code == 200, r.text
     return sub

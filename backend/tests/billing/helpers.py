@@ -23,8 +23,14 @@ def documents_table():
 def _filler(column: Any) -> Any:
     python_type = column.type.python_type
     return {
-        uuid.UUID: uuid.uuid4(), str: uuid.uuid4().hex[: column.type.length or 32], int: 0,
-        float: 0.0, bool: False, datetime: datetime.now(UTC), dict: {}, list: [],
+        uuid.UUID: uuid.uuid4(),
+        str: uuid.uuid4().hex[: column.type.length or 32],
+        int: 0,
+        float: 0.0,
+        bool: False,
+        datetime: datetime.now(UTC),
+        dict: {},
+        list: [],
     }[python_type]
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.billing.conftest import BILLING, PRICE_BUSINESS, PRICE_PRO, account_id, subscribe
 
 
-async def test_checkout_opens_a_subscription_session_at_the_plan_price(client, owner,
-                                                                      stripe_settings, fake_stripe):
+async def test_checkout_opens_a_subscription_session_at_the_plan_price(
+    client, owner, stripe_settings, fake_stripe
+):
     r = await client.post(f"{BILLING}/checkout", json={"plan": "pro"}, headers=owner)
     assert r.status_code == 200, r.text
     assert r.json()["url"].startswith("https://checkout.stripe.test/c/pay/cs_test_")
@@ -37,8 +38,9 @@ async def test_checkout_reuses_the_customer(client, owner, stripe_settings, fake
     assert second["line_items[0][price]"] == PRICE_BUSINESS
 
 
-async def test_checkout_refuses_plans_that_cannot_be_bought(client, owner, stripe_settings,
-                                                           fake_stripe):
+async def test_checkout_refuses_plans_that_cannot_be_bought(
+    client, owner, stripe_settings, fake_stripe
+):
     for plan in ("free", "self_hosted", "gold"):
         r = await client.post(f"{BILLING}/checkout", json={"plan": plan}, headers=owner)
         assert r.status_code == 422, r.text
@@ -48,16 +50,18 @@ async def test_checkout_refuses_plans_that_cannot_be_bought(client, owner, strip
     assert fake_stripe.checkouts == []
 
 
-async def test_paid_accounts_change_plans_in_the_portal(client, owner, stripe_settings,
-                                                       fake_stripe):
+async def test_paid_accounts_change_plans_in_the_portal(
+    client, owner, stripe_settings, fake_stripe
+):
     await subscribe(client, owner)
     r = await client.post(f"{BILLING}/checkout", json={"plan": "business"}, headers=owner)
     assert r.status_code == 409 and r.json()["error"]["code"] == "already_subscribed"
     assert fake_stripe.checkouts == []
 
 
-async def test_portal_returns_a_url_for_the_account_customer(client, owner, stripe_settings,
-                                                            fake_stripe):
+async def test_portal_returns_a_url_for_the_account_customer(
+    client, owner, stripe_settings, fake_stripe
+):
     r = await client.post(f"{BILLING}/portal", headers=owner)
     assert r.status_code == 200, r.text
     assert r.json()["url"].startswith("https://billing.stripe.test/p/session/")
@@ -75,8 +79,10 @@ async def test_stripe_errors_are_clear_502s(client, owner, stripe_settings, fake
     assert r.status_code == 502, r.text
     error = r.json()["error"]
     assert error["code"] == "stripe_error"
-    assert error["details"] == {"stripe_error": "InvalidRequestError",
-                                "stripe_code": "resource_missing"}
+    assert error["details"] == {
+        "stripe_error": "InvalidRequestError",
+        "stripe_code": "resource_missing",
+    }
     assert "fake" not in error["message"]
     # The customer created before the failure is kept and reused.
     r = await client.post(f"{BILLING}/checkout", json={"plan": "pro"}, headers=owner)

@@ -19,8 +19,9 @@ async def _create_bots(client, headers, n):
     return [r.status_code for r in await asyncio.gather(*requests)]
 
 
-async def test_a_new_account_racing_for_its_one_free_bot(live_client, make_live_user,
-                                                         stripe_settings):
+async def test_a_new_account_racing_for_its_one_free_bot(
+    live_client, make_live_user, stripe_settings
+):
     owner = await make_live_user()  # no subscription row yet: the first requests race for it
     codes = await _create_bots(live_client, owner, N)
     assert codes.count(201) == 1 and codes.count(402) == N - 1
@@ -50,8 +51,9 @@ async def _race(live_runtime, attempt) -> int:
     return sum(await asyncio.gather(*(one() for _ in range(N))))
 
 
-async def test_messages_at_the_edge_of_the_quota(live_runtime, live_client, make_live_user,
-                                                 stripe_settings):
+async def test_messages_at_the_edge_of_the_quota(
+    live_runtime, live_client, make_live_user, stripe_settings
+):
     stripe_settings.plan_limits = {"free": {"messages_per_month": 10}}
     owner_id = uuid.UUID(await account_id(live_client, await make_live_user()))
 
@@ -65,8 +67,9 @@ async def test_messages_at_the_edge_of_the_quota(live_runtime, live_client, make
         assert await service.messages_used(session, owner_id, start) == 10
 
 
-async def test_documents_and_storage_at_the_edge(live_runtime, live_client, make_live_user,
-                                                 stripe_settings):
+async def test_documents_and_storage_at_the_edge(
+    live_runtime, live_client, make_live_user, stripe_settings
+):
     documents_table()
     stripe_settings.plan_limits = {"free": {"documents": 5, "storage_bytes": 10_000}}
     owner = await make_live_user()

@@ -9,7 +9,7 @@ import pytest
 
 from app.billing import service
 from app.billing.exceptions import MessageQuotaExceeded, PlanLimitReached
-from tests.billing.conftest import BILLING, account_id, deliver, plan_of, subscribe
+from tests.billing.conftest import account_id, deliver, plan_of, subscribe
 from tests.billing.helpers import add_document, documents_table
 from tests.fakes.stripe import event, invoice
 
@@ -31,8 +31,9 @@ async def test_the_free_bot_limit_gives_402_at_the_second_bot(client, owner, str
     assert (await plan_of(client, owner))["usage"]["bots"] == {"used": 1, "limit": 1}
 
 
-async def test_the_pro_bot_limit_counts_only_this_account(client, owner, make_user,
-                                                          stripe_settings):
+async def test_the_pro_bot_limit_counts_only_this_account(
+    client, owner, make_user, stripe_settings
+):
     stripe_settings.plan_limits = {"pro": {"bots": 3}}
     other = await make_user()
     assert (await create_bot(client, other)).status_code == 201
@@ -45,8 +46,9 @@ async def test_the_pro_bot_limit_counts_only_this_account(client, owner, make_us
     assert details == {"resource": "bots", "limit": 3, "used": 3, "plan": "pro"}
 
 
-async def test_a_downgrade_deletes_nothing_and_refuses_only_new_bots(client, owner,
-                                                                     stripe_settings):
+async def test_a_downgrade_deletes_nothing_and_refuses_only_new_bots(
+    client, owner, stripe_settings
+):
     sub = await subscribe(client, owner, created=int(time.time()) - 10)
     ids = [(await create_bot(client, owner, f"Bot {i}")).json()["id"] for i in range(3)]
     await deliver(client, event("customer.subscription.deleted", {**sub, "status": "canceled"}))
@@ -75,12 +77,14 @@ async def test_the_document_limit_gives_402_at_document_21(db, owner_and_bot, st
     owner_id, bot_id = owner_and_bot
     for _ in range(19):
         await add_document(db, bot_id, 10)
-    await service.ensure_can_add(db, owner_id, "documents", settings=stripe_settings,
-                                 adding_bytes=10)
+    await service.ensure_can_add(
+        db, owner_id, "documents", settings=stripe_settings, adding_bytes=10
+    )
     await add_document(db, bot_id, 10)
     with pytest.raises(PlanLimitReached) as exc:
-        await service.ensure_can_add(db, owner_id, "documents", settings=stripe_settings,
-                                     adding_bytes=10)
+        await service.ensure_can_add(
+            db, owner_id, "documents", settings=stripe_settings, adding_bytes=10
+        )
     assert exc.value.status_code == 402
     assert exc.value.details == {"resource": "documents", "limit": 20, "used": 20, "plan": "free"}
 
@@ -95,8 +99,12 @@ async def test_the_storage_limit_gives_402_one_byte_past(db, owner_and_bot, stri
     await service.check_document_upload(db, owner_id, room, settings=stripe_settings)
     with pytest.raises(PlanLimitReached) as exc:
         await service.check_document_upload(db, owner_id, room + 1, settings=stripe_settings)
-    assert exc.value.details == {"resource": "storage_bytes", "limit": 50 * MB, "used": stored,
-                                 "plan": "free"}
+    assert exc.value.details == {
+        "resource": "storage_bytes",
+        "limit": 50 * MB,
+        "used": stored,
+        "plan": "free",
+    }
 
 
 async def test_the_file_size_limit_gives_402_one_byte_past(db, owner_and_bot, stripe_settings):
@@ -104,15 +112,21 @@ async def test_the_file_size_limit_gives_402_one_byte_past(db, owner_and_bot, st
     await service.check_file_size(db, owner_id, 5 * MB, settings=stripe_settings)
     with pytest.raises(PlanLimitReached) as exc:
         await service.check_file_size(db, owner_id, 5 * MB + 1, settings=stripe_settings)
-    assert exc.value.details == {"resource": "max_file_bytes", "limit": 5 * MB,
-                                 "used": 5 * MB + 1, "plan": "free"}
+    assert exc.value.details == {
+        "resource": "max_file_bytes",
+        "limit": 5 * MB,
+        "used": 5 * MB + 1,
+        "plan": "free",
+    }
     with pytest.raises(PlanLimitReached):
-        await service.ensure_can_add(db, owner_id, "documents", settings=stripe_settings,
-                                     adding_bytes=5 * MB + 1)
+        await service.ensure_can_add(
+            db, owner_id, "documents", settings=stripe_settings, adding_bytes=5 * MB + 1
+        )
 
 
-async def test_the_subscription_shows_document_usage(client, db, owner, owner_and_bot,
-                                                     stripe_settings):
+async def test_the_subscription_shows_document_usage(
+    client, db, owner, owner_and_bot, stripe_settings
+):
     documents_table()
     _, bot_id = owner_and_bot
     await add_document(db, bot_id, 1000)
@@ -132,8 +146,12 @@ async def test_monthly_messages_give_402_at_limit_plus_one(client, db, owner, st
     with pytest.raises(PlanLimitReached) as exc:
         await service.record_message(db, owner_id, settings=stripe_settings)
     assert exc.value.status_code == 402
-    assert exc.value.details == {"resource": "messages_per_month", "limit": 3, "used": 3,
-                                 "plan": "free"}
+    assert exc.value.details == {
+        "resource": "messages_per_month",
+        "limit": 3,
+        "used": 3,
+        "plan": "free",
+    }
     with pytest.raises(PlanLimitReached):
         await service.ensure_message_quota(db, owner_id, settings=stripe_settings)
     with pytest.raises(MessageQuotaExceeded) as visitor:  # widget visitors get a 429

@@ -14,8 +14,13 @@ async def test_plans_are_public_with_the_seeded_limits(client):
     body = r.json()
     plans = {p["code"]: p for p in body["items"]}
     assert [p["code"] for p in body["items"]] == ["free", "pro", "business", "self_hosted"]
-    assert plans["free"]["limits"] == {"bots": 1, "documents": 20, "storage_bytes": 50 * MB,
-                                       "messages_per_month": 200, "max_file_bytes": 5 * MB}
+    assert plans["free"]["limits"] == {
+        "bots": 1,
+        "documents": 20,
+        "storage_bytes": 50 * MB,
+        "messages_per_month": 200,
+        "max_file_bytes": 5 * MB,
+    }
     assert plans["pro"]["limits"]["storage_bytes"] == 2 * 1024 * MB
     assert plans["business"]["limits"]["messages_per_month"] == 100_000
     assert set(plans["self_hosted"]["limits"].values()) == {None}

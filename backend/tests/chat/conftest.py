@@ -35,7 +35,10 @@ async def start_conversation(
 
 
 async def ask(
-    client: httpx.AsyncClient, headers: dict[str, str], conversation_id: str, content: str,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    conversation_id: str,
+    content: str,
     **fields: Any,
 ) -> httpx.Response:
     body = {"content": content, **fields}
@@ -51,12 +54,17 @@ async def history(client: httpx.AsyncClient, headers: dict[str, str], conversati
 
 
 async def add_document(
-    client: httpx.AsyncClient, runtime: Runtime, headers: dict[str, str], bot_id: str,
-    title: str, content: str,
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    headers: dict[str, str],
+    bot_id: str,
+    title: str,
+    content: str,
 ) -> str:
     """Upload pasted text through the API and ingest it in-process, as a worker would."""
     r = await client.post(
-        f"{API}/bots/{bot_id}/documents/text", json={"title": title, "content": content},
+        f"{API}/bots/{bot_id}/documents/text",
+        json={"title": title, "content": content},
         headers=headers,
     )
     assert r.status_code == 202, r.text

@@ -11,7 +11,14 @@ import re
 import pytest
 
 from agent.llm.local import PREAMBLE
-from tests.chat.conftest import add_document, ask, create_bot, history, parse_sse, start_conversation
+from tests.chat.conftest import (
+    add_document,
+    ask,
+    create_bot,
+    history,
+    parse_sse,
+    start_conversation,
+)
 
 REFUNDS = """Refund policy.
 
@@ -44,7 +51,9 @@ def cited(content: str) -> set[int]:
 async def test_local_answerer_cites_the_chunk_with_the_answer(live_client, shop):
     owner, conversation, documents = shop
 
-    r = await ask(live_client, owner, conversation["id"], "How many days do I have to ask for a refund?")
+    r = await ask(
+        live_client, owner, conversation["id"], "How many days do I have to ask for a refund?"
+    )
 
     assert r.status_code == 200, r.text
     answer = r.json()
@@ -58,10 +67,19 @@ async def test_local_answerer_cites_the_chunk_with_the_answer(live_client, shop)
         assert "30 days" in source["text"]
     source = answer["sources"][0]
     assert set(source) == {
-        "number", "chunk_id", "document_id", "document_name", "chunk_index", "page", "score", "text"
+        "number",
+        "chunk_id",
+        "document_id",
+        "document_name",
+        "chunk_index",
+        "page",
+        "score",
+        "text",
     }
     assert source["score"] > 0
-    chunks = (await live_client.get(f"/api/v1/documents/{documents['refunds']}/chunks", headers=owner)).json()
+    chunks = (
+        await live_client.get(f"/api/v1/documents/{documents['refunds']}/chunks", headers=owner)
+    ).json()
     assert source["chunk_id"] in {c["id"] for c in chunks["items"]}
     stored = (await history(live_client, owner, conversation["id"]))[-1]
     assert stored["sources"] == answer["sources"]

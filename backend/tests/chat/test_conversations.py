@@ -45,13 +45,22 @@ async def test_a_message_is_answered_and_both_are_stored(client, owner, chat):
     assert r.status_code == 200, r.text
     answer = r.json()
     assert set(answer) == {
-        "message_id", "conversation_id", "content", "sources", "usage", "latency_ms"
+        "message_id",
+        "conversation_id",
+        "content",
+        "sources",
+        "usage",
+        "latency_ms",
     }
     assert answer["conversation_id"] == conversation["id"]
     assert answer["content"] and answer["sources"] == []
     assert answer["usage"]["completion_tokens"] > 0 and answer["latency_ms"] >= 0
     question, reply = await history(client, owner, conversation["id"])
-    assert (question["role"], question["content"], question["status"]) == ("user", "Hello there?", "complete")
+    assert (question["role"], question["content"], question["status"]) == (
+        "user",
+        "Hello there?",
+        "complete",
+    )
     assert reply["id"] == answer["message_id"] and reply["role"] == "assistant"
     assert reply["content"] == answer["content"] and reply["usage"] == answer["usage"]
     assert reply["status"] == "complete" and reply["error_code"] is None
@@ -130,7 +139,9 @@ async def test_another_owners_conversations_answer_404(client, owner, make_user,
     ):
         assert r.status_code == 404 and r.json()["error"]["code"] == "conversation_not_found"
     missing = await client.get(f"{API}/conversations/{uuid.uuid4()}", headers=owner)
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "conversation_not_found"
+    assert (
+        missing.status_code == 404 and missing.json()["error"]["code"] == "conversation_not_found"
+    )
     feedback = await client.post(
         f"{API}/messages/{answer['message_id']}/feedback", json={"rating": "up"}, headers=stranger
     )
@@ -179,7 +190,9 @@ async def test_messages_and_tokens_are_counted_per_bot_per_month(client, owner, 
     bot, conversation = chat
     answers = [(await ask(client, owner, conversation["id"], f"q{n}")).json() for n in range(2)]
 
-    usage = (await db.scalars(select(BotUsage).where(BotUsage.bot_id == uuid.UUID(bot["id"])))).all()
+    usage = (
+        await db.scalars(select(BotUsage).where(BotUsage.bot_id == uuid.UUID(bot["id"])))
+    ).all()
 
     assert len(usage) == 1
     assert usage[0].messages == 2
@@ -197,10 +210,15 @@ async def test_past_the_monthly_messages_the_owner_gets_402(client, owner, chat,
     r = await ask(client, owner, conversation["id"], "one more")
 
     assert r.status_code == 402 and r.json()["error"]["code"] == "plan_limit_reached"
-    assert [m["content"] for m in await history(client, owner, conversation["id"])][::2] == ["q0", "q1"]
+    assert [m["content"] for m in await history(client, owner, conversation["id"])][::2] == [
+        "q0",
+        "q1",
+    ]
 
 
-async def test_concurrent_first_ratings_all_succeed_and_keep_one_feedback(live_client, make_live_user):
+async def test_concurrent_first_ratings_all_succeed_and_keep_one_feedback(
+    live_client, make_live_user
+):
     owner = await make_live_user()
     bot = (await live_client.post(f"{API}/bots", json={"name": "b"}, headers=owner)).json()
     conversation = (

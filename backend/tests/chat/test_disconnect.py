@@ -28,9 +28,16 @@ def _slow_gemini(gemini_settings, gemini):
 
 def http_scope(path: str, headers: dict[str, str]) -> dict:
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
-        "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
-        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
@@ -75,7 +82,9 @@ async def test_disconnect_stores_an_interrupted_partial_answer(
     app = create_app(runtime=live_runtime)
     path = f"/api/v1/conversations/{conversation['id']}/messages"
     headers = {**owner, "content-type": "application/json", "host": "testserver"}
-    client = Client({"content": "Tell me a long story", "stream": True}, 3, failing_send=failing_send)
+    client = Client(
+        {"content": "Tell me a long story", "stream": True}, 3, failing_send=failing_send
+    )
 
     started = time.perf_counter()
     await asyncio.wait_for(app(http_scope(path, headers), client.receive, client.send), 10)

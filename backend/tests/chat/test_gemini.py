@@ -56,7 +56,10 @@ async def test_gemini_answers_with_sources_and_usage(live_client, live_runtime, 
     assert answer["content"] == "Within 30 days [1]."
     assert answer["usage"] == {"prompt_tokens": 120, "completion_tokens": 4}
     [source] = answer["sources"]
-    assert (source["document_id"], source["chunk_index"]) == (chunk["document_id"], chunk["chunk_index"])
+    assert (source["document_id"], source["chunk_index"]) == (
+        chunk["document_id"],
+        chunk["chunk_index"],
+    )
     assert source["number"] == 1 and source["document_name"] == "policy"
     assert source["text"] == chunk["text"] and source["score"] == pytest.approx(1.0, abs=1e-4)
 
@@ -68,7 +71,10 @@ async def test_prompt_has_context_blocks_history_and_selected_text(live_client, 
     gemini.answer = "Second answer [1]."
 
     r = await ask(
-        live_client, owner, conversation["id"], chunk["text"],
+        live_client,
+        owner,
+        conversation["id"],
+        chunk["text"],
         selected_text="Annual plans renew automatically.",
     )
 
@@ -87,7 +93,9 @@ async def test_prompt_keeps_only_the_last_10_messages(live_client, gemini, chat_
     owner, conversation = chat_bot
     for n in range(1, 7):
         gemini.answer = f"answer number {n}"
-        assert (await ask(live_client, owner, conversation["id"], f"question number {n}")).status_code == 200
+        assert (
+            await ask(live_client, owner, conversation["id"], f"question number {n}")
+        ).status_code == 200
 
     await ask(live_client, owner, conversation["id"], "question number 7")
 
@@ -136,7 +144,11 @@ async def test_rate_limit_is_503_with_retry_after(live_client, gemini, chat_bot)
     assert error["code"] == "llm_rate_limited" and "upstream secret" not in r.text
     question, answer = await history(live_client, owner, conversation["id"])
     assert question["content"] == "hello"
-    assert (answer["status"], answer["error_code"], answer["content"]) == ("failed", "llm_rate_limited", "")
+    assert (answer["status"], answer["error_code"], answer["content"]) == (
+        "failed",
+        "llm_rate_limited",
+        "",
+    )
 
 
 async def test_upstream_500_is_502_without_leaking(live_client, gemini, chat_bot):
@@ -161,7 +173,9 @@ async def test_timeout_is_504(live_client, gemini, chat_bot):
 
     assert r.status_code == 504
     assert r.json()["error"]["code"] == "llm_timeout"
-    assert (await history(live_client, owner, conversation["id"]))[-1]["error_code"] == "llm_timeout"
+    assert (await history(live_client, owner, conversation["id"]))[-1][
+        "error_code"
+    ] == "llm_timeout"
 
 
 async def test_stream_failure_is_an_error_event(live_client, gemini, rag):

@@ -35,11 +35,25 @@ def test_environment_variables_use_spec_names(monkeypatch, tmp_path):
 
 
 def test_embedded_default_modes(monkeypatch, tmp_path):
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "GEMINI_API_KEY", "STRIPE_SECRET_KEY"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "GEMINI_API_KEY",
+        "STRIPE_SECRET_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     s = Settings(_env_file=None, data_dir=tmp_path)
     modes = s.modes()
-    assert set(modes) == {"database", "queue", "cache", "embeddings", "vector_store", "llm", "billing"}
+    assert set(modes) == {
+        "database",
+        "queue",
+        "cache",
+        "embeddings",
+        "vector_store",
+        "llm",
+        "billing",
+    }
     assert modes["database"].startswith("sqlite")
     assert s.resolved_broker_url.startswith("sqla+sqlite:///")
     assert modes["llm"] == "local extractive answerer"

@@ -19,31 +19,42 @@ async def create_bot(client, headers, name: str = "Docs bot") -> dict:
     return r.json()
 
 
-async def upload(client, headers, bot_id: str, data: bytes, filename: str = "notes.txt",
-                 content_type: str = "application/octet-stream"):
+async def upload(
+    client,
+    headers,
+    bot_id: str,
+    data: bytes,
+    filename: str = "notes.txt",
+    content_type: str = "application/octet-stream",
+):
     files = {"file": (filename, data, content_type)}
     return await client.post(f"{BOTS}/{bot_id}/documents", files=files, headers=headers)
 
 
 async def add_text(client, headers, bot_id: str, content: str, title: str = "Pasted"):
-    return await client.post(f"{BOTS}/{bot_id}/documents/text",
-                             json={"title": title, "content": content}, headers=headers)
+    return await client.post(
+        f"{BOTS}/{bot_id}/documents/text",
+        json={"title": title, "content": content},
+        headers=headers,
+    )
 
 
 def text_pdf(pages: list[str]) -> bytes:
     """A PDF with one line-wrapped text page per entry, written with pypdf (no fonts needed)."""
     writer = PdfWriter()
-    font = DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    })
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     font_ref = writer._add_object(font)
     for text in pages:
         page = writer.add_blank_page(612, 792)
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})
-        })
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})}
+        )
         stream = DecodedStreamObject()
         stream.set_data(_page_stream(text))
         page[NameObject("/Contents")] = writer._add_object(stream)

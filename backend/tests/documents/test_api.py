@@ -33,7 +33,9 @@ async def test_upload_is_accepted_queued_and_stored_under_a_generated_name(clien
 
 async def test_type_comes_from_the_bytes_not_the_name(client, owner):
     bot = await create_bot(client, owner)
-    r = await upload(client, owner, bot["id"], PNG, filename="report.pdf", content_type="application/pdf")
+    r = await upload(
+        client, owner, bot["id"], PNG, filename="report.pdf", content_type="application/pdf"
+    )
     assert r.status_code == 415
     assert r.json()["error"]["code"] == "unsupported_file_type"
     r = await upload(client, owner, bot["id"], b"# Title\n\nplain words", filename="image.png")
@@ -49,7 +51,9 @@ async def test_empty_file_is_422(client, owner):
 
 async def test_missing_file_field_is_422(client, owner):
     bot = await create_bot(client, owner)
-    r = await client.post(f"{BOTS}/{bot['id']}/documents", files={"other": ("a.txt", b"hi")}, headers=owner)
+    r = await client.post(
+        f"{BOTS}/{bot['id']}/documents", files={"other": ("a.txt", b"hi")}, headers=owner
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_upload"
     r = await client.post(f"{BOTS}/{bot['id']}/documents", json={"file": "x"}, headers=owner)
     assert r.status_code == 422
@@ -58,8 +62,9 @@ async def test_missing_file_field_is_422(client, owner):
 async def test_malformed_multipart_body_is_422_not_500(client, owner, settings):
     bot = await create_bot(client, owner)
     headers = {**owner, "Content-Type": "multipart/form-data; boundary=xyz"}
-    r = await client.post(f"{BOTS}/{bot['id']}/documents", content=b"not multipart at all",
-                          headers=headers)
+    r = await client.post(
+        f"{BOTS}/{bot['id']}/documents", content=b"not multipart at all", headers=headers
+    )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "invalid_upload"
     assert not [p for p in settings.upload_dir.rglob("*") if p.is_file()]
@@ -70,8 +75,10 @@ async def test_over_the_limit_is_413_while_streaming(client, owner, settings):
     bot = await create_bot(client, owner)
     sent = 0
     boundary = "limitboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n"
-            "Content-Type: text/plain\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
 
     async def body():
         nonlocal sent
@@ -108,17 +115,23 @@ async def test_same_content_twice_is_409_with_the_existing_id(client, owner):
     assert error["code"] == "duplicate_document"
     assert error["details"]["document_id"] == first.json()["id"]
     other_bot = await create_bot(client, owner, name="Other")
-    assert (await upload(client, owner, other_bot["id"], b"Same words in both files.")).status_code == 202
+    assert (
+        await upload(client, owner, other_bot["id"], b"Same words in both files.")
+    ).status_code == 202
 
 
 async def test_pasted_text(client, owner):
     bot = await create_bot(client, owner)
-    r = await add_text(client, owner, bot["id"], "# Shipping\n\n- We ship worldwide.\n- Free over $50.")
+    r = await add_text(
+        client, owner, bot["id"], "# Shipping\n\n- We ship worldwide.\n- Free over $50."
+    )
     assert r.status_code == 202, r.text
     doc = r.json()
     assert doc["filename"] == "Pasted" and doc["content_type"] == "text/markdown"
     assert doc["status"] == "queued"
-    dup = await add_text(client, owner, bot["id"], "# Shipping\n\n- We ship worldwide.\n- Free over $50.")
+    dup = await add_text(
+        client, owner, bot["id"], "# Shipping\n\n- We ship worldwide.\n- Free over $50."
+    )
     assert dup.status_code == 409 and dup.json()["error"]["details"]["document_id"] == doc["id"]
 
 
@@ -133,7 +146,10 @@ async def test_pasted_text_refusals(client, owner, settings):
 
 async def test_list_filter_and_get(client, owner, db):
     bot = await create_bot(client, owner)
-    ids = [(await upload(client, owner, bot["id"], f"document {i}".encode())).json()["id"] for i in range(3)]
+    ids = [
+        (await upload(client, owner, bot["id"], f"document {i}".encode())).json()["id"]
+        for i in range(3)
+    ]
     failed = await db.get(Document, uuid.UUID(ids[0]))
     failed.status, failed.error = "failed", "PDF is password-protected"
     await db.commit()
@@ -142,12 +158,18 @@ async def test_list_filter_and_get(client, owner, db):
     assert r.status_code == 200
     body = r.json()
     assert body["total"] == 3 and body["limit"] == 20 and body["offset"] == 0
-    r = await client.get(f"{BOTS}/{bot['id']}/documents", params={"status": "failed"}, headers=owner)
+    r = await client.get(
+        f"{BOTS}/{bot['id']}/documents", params={"status": "failed"}, headers=owner
+    )
     assert [d["id"] for d in r.json()["items"]] == [ids[0]]
     assert r.json()["items"][0]["error"] == "PDF is password-protected"
-    r = await client.get(f"{BOTS}/{bot['id']}/documents", params={"status": "queued", "limit": 1}, headers=owner)
+    r = await client.get(
+        f"{BOTS}/{bot['id']}/documents", params={"status": "queued", "limit": 1}, headers=owner
+    )
     assert r.json()["total"] == 2 and len(r.json()["items"]) == 1
-    assert (await client.get(f"{BOTS}/{bot['id']}/documents", params={"status": "bogus"}, headers=owner)).status_code == 422
+    assert (
+        await client.get(f"{BOTS}/{bot['id']}/documents", params={"status": "bogus"}, headers=owner)
+    ).status_code == 422
     r = await client.get(f"{DOCS}/{ids[1]}", headers=owner)
     assert r.status_code == 200 and r.json()["id"] == ids[1]
 
@@ -187,8 +209,16 @@ async def test_chunks_are_listed_in_order_and_resolved_for_sources(client, owner
     doc = (await upload(client, owner, bot["id"], b"chunk source", filename="faq.txt")).json()
     doc_id = uuid.UUID(doc["id"])
     for index in (2, 0, 1):
-        db.add(DocumentChunk(document_id=doc_id, bot_id=uuid.UUID(bot["id"]), chunk_index=index,
-                             page=index + 1, text=f"text {index}", token_count=2))
+        db.add(
+            DocumentChunk(
+                document_id=doc_id,
+                bot_id=uuid.UUID(bot["id"]),
+                chunk_index=index,
+                page=index + 1,
+                text=f"text {index}",
+                token_count=2,
+            )
+        )
     await db.commit()
     r = await client.get(f"{DOCS}/{doc['id']}/chunks", params={"limit": 2}, headers=owner)
     assert r.status_code == 200
@@ -196,8 +226,9 @@ async def test_chunks_are_listed_in_order_and_resolved_for_sources(client, owner
     assert page["total"] == 3 and [c["chunk_index"] for c in page["items"]] == [0, 1]
     assert set(page["items"][0]) >= {"id", "chunk_index", "page", "text", "token_count"}
 
-    found = await service.resolve_chunks(db, uuid.UUID(bot["id"]),
-                                         [f"{doc_id}:2", f"{doc_id}:0", f"{doc_id}:9", "junk"])
+    found = await service.resolve_chunks(
+        db, uuid.UUID(bot["id"]), [f"{doc_id}:2", f"{doc_id}:0", f"{doc_id}:9", "junk"]
+    )
     assert list(found) == [f"{doc_id}:2", f"{doc_id}:0"]
     assert found[f"{doc_id}:2"].document_name == "faq.txt" and found[f"{doc_id}:2"].page == 3
     assert await service.resolve_chunks(db, uuid.uuid4(), [f"{doc_id}:0"]) == {}
@@ -206,12 +237,21 @@ async def test_chunks_are_listed_in_order_and_resolved_for_sources(client, owner
 async def test_delete_removes_the_row_and_its_chunks(client, owner, db):
     bot = await create_bot(client, owner)
     doc = (await upload(client, owner, bot["id"], b"to be deleted")).json()
-    db.add(DocumentChunk(document_id=uuid.UUID(doc["id"]), bot_id=uuid.UUID(bot["id"]), chunk_index=0,
-                         text="to be deleted", token_count=3))
+    db.add(
+        DocumentChunk(
+            document_id=uuid.UUID(doc["id"]),
+            bot_id=uuid.UUID(bot["id"]),
+            chunk_index=0,
+            text="to be deleted",
+            token_count=3,
+        )
+    )
     await db.commit()
     assert (await client.delete(f"{DOCS}/{doc['id']}", headers=owner)).status_code == 204
     assert (await client.get(f"{DOCS}/{doc['id']}", headers=owner)).status_code == 404
-    left = await db.scalars(select(DocumentChunk).where(DocumentChunk.document_id == uuid.UUID(doc["id"])))
+    left = await db.scalars(
+        select(DocumentChunk).where(DocumentChunk.document_id == uuid.UUID(doc["id"]))
+    )
     assert left.all() == []
 
 
@@ -223,7 +263,9 @@ async def test_reindex_requeues(client, owner, db):
     await db.commit()
     r = await client.post(f"{DOCS}/{doc['id']}/reindex", headers=owner)
     assert r.status_code == 202
-    assert r.json()["status"] == "queued" and r.json()["error"] is None and r.json()["progress"] == 0
+    assert (
+        r.json()["status"] == "queued" and r.json()["error"] is None and r.json()["progress"] == 0
+    )
 
 
 async def test_reindex_while_processing_is_409(client, owner, db):
@@ -282,7 +324,9 @@ async def test_docx_is_recognised_from_its_bytes(client, owner):
 async def test_metrics_count_documents_by_status(client, owner):
     bot = await create_bot(client, owner)
     for i in range(2):
-        assert (await upload(client, owner, bot["id"], f"metric doc {i}".encode())).status_code == 202
+        assert (
+            await upload(client, owner, bot["id"], f"metric doc {i}".encode())
+        ).status_code == 202
     text = (await client.get("/metrics")).text
     assert 'chatsphere_documents{status="queued"} 2.0' in text
     assert 'chatsphere_documents{status="failed"} 0.0' in text

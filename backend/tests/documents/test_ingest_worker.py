@@ -41,7 +41,9 @@ def expected_ids(document_id: str, count: int) -> list[str]:
     return sorted(f"{document_id}:{i}" for i in range(count))
 
 
-async def test_pasted_text_becomes_ready_and_searchable(on_worker, live_client, make_live_user, engine):
+async def test_pasted_text_becomes_ready_and_searchable(
+    on_worker, live_client, make_live_user, engine
+):
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
     created = await add_text(live_client, owner, bot["id"], REFUNDS, title="Policies")
@@ -56,8 +58,11 @@ async def test_pasted_text_becomes_ready_and_searchable(on_worker, live_client, 
     assert chunks["total"] == doc["chunk_count"]
     assert [c["chunk_index"] for c in chunks["items"]] == list(range(doc["chunk_count"]))
 
-    r = await live_client.post(f"{BOTS}/{bot['id']}/search",
-                               json={"query": "how long do refunds take", "top_k": 3}, headers=owner)
+    r = await live_client.post(
+        f"{BOTS}/{bot['id']}/search",
+        json={"query": "how long do refunds take", "top_k": 3},
+        headers=owner,
+    )
     assert r.status_code == 200, r.text
     hits = r.json()["items"]
     assert hits and "five business days" in hits[0]["text"]
@@ -97,19 +102,25 @@ async def test_every_corpus_pdf_ends_ready_or_failed_with_a_reason(
             assert doc["chunk_count"] == 0
         else:
             assert doc["chunk_count"] > 0 and doc["page_count"] >= 1, (name, doc)
-    assert outcomes["crazyones-encrypted-256.pdf"]["status"] == "failed" or \
-        "password" in (outcomes["crazyones-encrypted-256.pdf"]["error"] or "")
+    assert outcomes["crazyones-encrypted-256.pdf"]["status"] == "failed" or "password" in (
+        outcomes["crazyones-encrypted-256.pdf"]["error"] or ""
+    )
     assert sum(d["status"] == "ready" for d in outcomes.values()) >= len(outcomes) // 2
 
     # Exactly one vector per chunk of every ready document, none of the failed ones.
     ids = await vector_ids(engine, bot["id"])
     wanted = sorted(
-        i for d in outcomes.values() if d["status"] == "ready" for i in expected_ids(d["id"], d["chunk_count"])
+        i
+        for d in outcomes.values()
+        if d["status"] == "ready"
+        for i in expected_ids(d["id"], d["chunk_count"])
     )
     assert ids == wanted
 
 
-async def test_delete_removes_chunks_vectors_and_file(on_worker, live_client, make_live_user, engine, live_runtime):
+async def test_delete_removes_chunks_vectors_and_file(
+    on_worker, live_client, make_live_user, engine, live_runtime
+):
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
     created = (await add_text(live_client, owner, bot["id"], REFUNDS)).json()
@@ -122,15 +133,22 @@ async def test_delete_removes_chunks_vectors_and_file(on_worker, live_client, ma
     assert (await live_client.delete(f"{DOCS}/{doc['id']}", headers=owner)).status_code == 204
     await _eventually(lambda: _gone(engine, bot["id"], stored), on_worker)
     async with live_runtime.sessionmaker() as session:
-        left = await session.scalar(select(func.count()).select_from(DocumentChunk)
-                                    .where(DocumentChunk.document_id == uuid.UUID(doc["id"])))
+        left = await session.scalar(
+            select(func.count())
+            .select_from(DocumentChunk)
+            .where(DocumentChunk.document_id == uuid.UUID(doc["id"]))
+        )
     assert left == 0
 
 
-async def test_deleting_the_bot_removes_its_stored_files(on_worker, live_client, make_live_user, live_runtime):
+async def test_deleting_the_bot_removes_its_stored_files(
+    on_worker, live_client, make_live_user, live_runtime
+):
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
-    created = (await add_text(live_client, owner, bot["id"], "A note to be removed with its bot.")).json()
+    created = (
+        await add_text(live_client, owner, bot["id"], "A note to be removed with its bot.")
+    ).json()
     await wait_for(live_client, owner, created["id"], worker=on_worker)
     async with live_runtime.sessionmaker() as session:
         key = (await session.get(Document, uuid.UUID(created["id"]))).storage_key
@@ -153,7 +171,9 @@ async def test_reindex_after_a_provider_change_rebuilds_the_bot(
     doc = await wait_for(live_client, owner, created["id"], worker=on_worker)
     # As if these vectors had been made by the previous provider.
     async with live_runtime.sessionmaker() as session:
-        await session.execute(update(Bot).where(Bot.id == uuid.UUID(bot["id"])).values(embedding_model="old-model"))
+        await session.execute(
+            update(Bot).where(Bot.id == uuid.UUID(bot["id"])).values(embedding_model="old-model")
+        )
         await session.commit()
     search = {"query": "refunds"}
     r = await live_client.post(f"{BOTS}/{bot['id']}/search", json=search, headers=owner)
@@ -176,7 +196,9 @@ async def test_sweep_requeues_stuck_documents_and_gives_up_eventually(
     with sending_to(on_worker.broker_url, "nobody-listens"):
         lost = (await add_text(live_client, owner, bot["id"], "Lost task document.")).json()
         crashed = (await add_text(live_client, owner, bot["id"], "Crashed worker document.")).json()
-        hopeless = (await add_text(live_client, owner, bot["id"], "Crashes the worker every time.")).json()
+        hopeless = (
+            await add_text(live_client, owner, bot["id"], "Crashes the worker every time.")
+        ).json()
     old = utcnow() - timedelta(hours=1)
     async with live_runtime.sessionmaker() as session:
         for doc_id, values in [
@@ -184,8 +206,11 @@ async def test_sweep_requeues_stuck_documents_and_gives_up_eventually(
             (crashed["id"], {"status": "processing", "attempts": 1, "progress": 40}),
             (hopeless["id"], {"status": "processing", "attempts": 99}),
         ]:
-            await session.execute(update(Document).where(Document.id == uuid.UUID(doc_id))
-                                  .values(status_changed_at=old, **values))
+            await session.execute(
+                update(Document)
+                .where(Document.id == uuid.UUID(doc_id))
+                .values(status_changed_at=old, **values)
+            )
         await session.commit()
 
     assert await ingest.requeue_stuck(live_runtime) == 3

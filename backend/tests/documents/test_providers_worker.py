@@ -58,8 +58,10 @@ def fakes():
 def provider_worker(tmp_path_factory, database_url, broker_url, fakes):
     gemini, pinecone = fakes
     env = {
-        "GEMINI_API_KEY": "test-key", "GEMINI_BASE_URL": gemini.server.url,
-        "PINECONE_API_KEY": "test-key", "PINECONE_INDEX_HOST": pinecone.server.url,
+        "GEMINI_API_KEY": "test-key",
+        "GEMINI_BASE_URL": gemini.server.url,
+        "PINECONE_API_KEY": "test-key",
+        "PINECONE_INDEX_HOST": pinecone.server.url,
     }
     worker = start_worker(tmp_path_factory, database_url, broker_url, env=env)
     yield worker
@@ -83,29 +85,41 @@ def providers(provider_worker, fakes, settings):
 def long_text(paragraphs: int, seed: str) -> str:
     """Distinct paragraphs, enough for several embedding batches."""
     return "\n\n".join(
-        f"Section {i} of the {seed} handbook. " + " ".join(f"{seed}{i}term{j}" for j in range(170)) + "."
+        f"Section {i} of the {seed} handbook. "
+        + " ".join(f"{seed}{i}term{j}" for j in range(170))
+        + "."
         for i in range(paragraphs)
     )
 
 
-async def test_gemini_and_pinecone_429_then_success_end_ready(providers, live_client, make_live_user):
+async def test_gemini_and_pinecone_429_then_success_end_ready(
+    providers, live_client, make_live_user
+):
     gemini, pinecone, worker = providers
     gemini.fail_next(2, status=429)
     pinecone.fail_next(1, status=429)
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
-    created = (await add_text(live_client, owner, bot["id"], "Refunds take five business days.")).json()
+    created = (
+        await add_text(live_client, owner, bot["id"], "Refunds take five business days.")
+    ).json()
     doc = await wait_for(live_client, owner, created["id"], worker=worker)
     assert_ready(doc, worker)
     assert gemini.calls >= 3
     space = pinecone.namespaces[bot["id"]]
     assert sorted(space) == [f"{doc['id']}:{i}" for i in range(doc["chunk_count"])]
     assert all(len(values) == 768 for values, _ in space.values())
-    assert space[f"{doc['id']}:0"][1] == {"document_id": doc["id"], "chunk_index": 0, "bot_id": bot["id"]}
+    assert space[f"{doc['id']}:0"][1] == {
+        "document_id": doc["id"],
+        "chunk_index": 0,
+        "bot_id": bot["id"],
+    }
 
     bot_now = (await live_client.get(f"{BOTS}/{bot['id']}", headers=owner)).json()
     assert bot_now["embedding_model"] == "gemini-embedding-001"
-    r = await live_client.post(f"{BOTS}/{bot['id']}/search", json={"query": "refunds"}, headers=owner)
+    r = await live_client.post(
+        f"{BOTS}/{bot['id']}/search", json={"query": "refunds"}, headers=owner
+    )
     assert r.status_code == 200, r.text
     assert r.json()["items"][0]["document_id"] == doc["id"]
 
@@ -136,14 +150,18 @@ async def test_pinecone_failing_forever_fails_the_document_without_partial_vecto
     pinecone.upserts_before_failing = 1
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
-    created = (await add_text(live_client, owner, bot["id"], long_text(EMBED_BATCH + 10, "pcfail"))).json()
+    created = (
+        await add_text(live_client, owner, bot["id"], long_text(EMBED_BATCH + 10, "pcfail"))
+    ).json()
     doc = await wait_for(live_client, owner, created["id"], timeout=180, worker=worker)
     assert doc["status"] == "failed", doc
     assert "vector store" in doc["error"]
     assert not pinecone.namespaces.get(bot["id"])
 
 
-async def test_reingesting_identical_text_makes_no_embedding_calls(providers, live_client, make_live_user):
+async def test_reingesting_identical_text_makes_no_embedding_calls(
+    providers, live_client, make_live_user
+):
     gemini, pinecone, worker = providers
     owner = await make_live_user()
     first_bot = await create_bot(live_client, owner)
@@ -158,7 +176,9 @@ async def test_reingesting_identical_text_makes_no_embedding_calls(providers, li
     second_bot = await create_bot(live_client, owner, name="Second")
     second = (await add_text(live_client, owner, second_bot["id"], text)).json()
     assert_ready(await wait_for(live_client, owner, second["id"], worker=worker), worker)
-    assert (await live_client.post(f"{DOCS}/{first['id']}/reindex", headers=owner)).status_code == 202
+    assert (
+        await live_client.post(f"{DOCS}/{first['id']}/reindex", headers=owner)
+    ).status_code == 202
     again = await wait_for(live_client, owner, first["id"], worker=worker)
     assert_ready(again, worker)
     assert again["chunk_count"] == doc["chunk_count"]
@@ -166,7 +186,9 @@ async def test_reingesting_identical_text_makes_no_embedding_calls(providers, li
     assert len(pinecone.namespaces[second_bot["id"]]) == doc["chunk_count"]
 
 
-async def test_deleting_a_document_removes_its_pinecone_vectors(providers, live_client, make_live_user):
+async def test_deleting_a_document_removes_its_pinecone_vectors(
+    providers, live_client, make_live_user
+):
     gemini, pinecone, worker = providers
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
@@ -175,6 +197,6 @@ async def test_deleting_a_document_removes_its_pinecone_vectors(providers, live_
     assert pinecone.namespaces[bot["id"]]
     assert (await live_client.delete(f"{DOCS}/{created['id']}", headers=owner)).status_code == 204
     deadline = time.monotonic() + 30
-    while pinecone.namespaces[bot["id"]] and time.monotonic() < deadline:
+    while pinecone.namespaces[bot["id"]] and time.monotonic() < deadline:  # noqa: ASYNC110 - polls state in another process
         await asyncio.sleep(0.1)
     assert pinecone.namespaces[bot["id"]] == {}

@@ -73,7 +73,9 @@ async def start_big_document(start, live_client, owner, seed: str):
     worker = start()
     bot = await create_bot(live_client, owner)
     created = (await add_text(live_client, owner, bot["id"], big_text(seed))).json()
-    doc = await wait_for(live_client, owner, created["id"], progress_over=20, timeout=90, worker=worker)
+    doc = await wait_for(
+        live_client, owner, created["id"], progress_over=20, timeout=90, worker=worker
+    )
     assert doc["status"] == "processing" and doc["progress"] < 95, "finished before the kill"
     return worker, bot, created["id"]
 

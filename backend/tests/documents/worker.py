@@ -30,35 +30,72 @@ _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
 
 
 class Worker:
-    def __init__(self, data_dir: Path, database_url: str, broker_url: str, queue: str,
-                 env: dict[str, str] | None = None, concurrency: int = 1) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str,
+        broker_url: str,
+        queue: str,
+        env: dict[str, str] | None = None,
+        concurrency: int = 1,
+    ) -> None:
         self.data_dir = data_dir
         self.broker_url = broker_url
         self.queue = queue
         self.concurrency = concurrency
         self.log_path = data_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
         self.env = {k: os.environ[k] for k in _PASSED_THROUGH if k in os.environ}
-        self.env.update({
-            "ENVIRONMENT": "test", "SECRET_KEY": SECRET, "DATA_DIR": str(data_dir),
-            "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url,
-            "TEST_CELERY_QUEUE": queue, "LOG_JSON": "false", "LOG_LEVEL": "INFO",
-            "INGEST_MAX_RETRIES": "1", "INGEST_RETRY_BACKOFF_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1", **(env or {}),
-        })
+        self.env.update(
+            {
+                "ENVIRONMENT": "test",
+                "SECRET_KEY": SECRET,
+                "DATA_DIR": str(data_dir),
+                "DATABASE_URL": database_url,
+                "CELERY_BROKER_URL": broker_url,
+                "TEST_CELERY_QUEUE": queue,
+                "LOG_JSON": "false",
+                "LOG_LEVEL": "INFO",
+                "INGEST_MAX_RETRIES": "1",
+                "INGEST_RETRY_BACKOFF_SECONDS": "1",
+                "PYTHONUNBUFFERED": "1",
+                **(env or {}),
+            }
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
-            sys.executable, "-m", "celery", "-A", "tests.documents.celery_test_app", "worker",
-            "--pool", "prefork", "--concurrency", str(self.concurrency), "-Q", self.queue,
-            "-n", f"docs-{uuid.uuid4().hex[:8]}@%h", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.documents.celery_test_app",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(self.concurrency),
+            "-Q",
+            self.queue,
+            "-n",
+            f"docs-{uuid.uuid4().hex[:8]}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         with open(self.log_path, "ab") as log:
             # Its own process group, so killing it takes the pool children along.
-            self.process = subprocess.Popen(command, cwd=BACKEND_DIR, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                cwd=BACKEND_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_ready()
         return self
 
@@ -128,9 +165,15 @@ def new_queue() -> str:
     return f"docs-test-{uuid.uuid4().hex[:10]}"
 
 
-async def wait_for(client: httpx.AsyncClient, headers: dict[str, str], document_id: str,
-                   statuses: tuple[str, ...] = ("ready", "failed"), timeout: float = 60.0,
-                   worker: Worker | None = None, progress_over: int | None = None) -> dict:
+async def wait_for(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    document_id: str,
+    statuses: tuple[str, ...] = ("ready", "failed"),
+    timeout: float = 60.0,
+    worker: Worker | None = None,
+    progress_over: int | None = None,
+) -> dict:
     """Poll a document until it reaches one of `statuses` (or passes a progress); bounded."""
     deadline = time.monotonic() + timeout
     doc: dict = {}
@@ -140,11 +183,17 @@ async def wait_for(client: httpx.AsyncClient, headers: dict[str, str], document_
         doc = r.json()
         if doc["status"] in statuses:
             return doc
-        if progress_over is not None and doc["status"] == "processing" and doc["progress"] > progress_over:
+        if (
+            progress_over is not None
+            and doc["status"] == "processing"
+            and doc["progress"] > progress_over
+        ):
             return doc
         await asyncio.sleep(0.1)
     tail = worker.log()[-4000:] if worker else ""
-    raise AssertionError(f"document {document_id} still {doc.get('status')} after {timeout}s\n{tail}")
+    raise AssertionError(
+        f"document {document_id} still {doc.get('status')} after {timeout}s\n{tail}"
+    )
 
 
 def assert_ready(doc: dict, worker: Worker | None = None) -> None:

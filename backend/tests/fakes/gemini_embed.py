@@ -42,5 +42,7 @@ class FakeGeminiEmbeddings(FailureScript):
             text = "".join(part.get("text", "") for part in item["content"]["parts"])
             self.texts.append(text)
             self.task_types.append(item.get("taskType", ""))
-            embeddings.append({"values": fake_vector(text, int(item.get("outputDimensionality", 3072)))})
+            embeddings.append(
+                {"values": fake_vector(text, int(item.get("outputDimensionality", 3072)))}
+            )
         return FakeResponse.json({"embeddings": embeddings})

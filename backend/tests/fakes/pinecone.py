@@ -63,7 +63,11 @@ class FakePineconeIndex(FailureScript):
             scored.append((score, vector_id, metadata))
         scored.sort(key=lambda s: (-s[0], s[1]))
         matches = [
-            {"id": vid, "score": score, **({"metadata": meta} if body.get("includeMetadata") else {})}
+            {
+                "id": vid,
+                "score": score,
+                **({"metadata": meta} if body.get("includeMetadata") else {}),
+            }
             for score, vid, meta in scored[: body["topK"]]
         ]
         return FakeResponse.json({"matches": matches, "namespace": namespace})
@@ -83,9 +87,11 @@ class FakePineconeIndex(FailureScript):
 
     def _stats(self, body: dict[str, Any]) -> FakeResponse:
         namespaces = {ns: {"vectorCount": len(space)} for ns, space in self.namespaces.items()}
-        return FakeResponse.json({
-            "namespaces": namespaces,
-            "dimension": self.dimension,
-            "indexFullness": 0.0,
-            "totalVectorCount": sum(n["vectorCount"] for n in namespaces.values()),
-        })
+        return FakeResponse.json(
+            {
+                "namespaces": namespaces,
+                "dimension": self.dimension,
+                "indexFullness": 0.0,
+                "totalVectorCount": sum(n["vectorCount"] for n in namespaces.values()),
+            }
+        )

@@ -43,8 +43,10 @@ class FakeResponse:
     delay: float = 0.0
 
     @classmethod
-    def json(cls, payload: Any, status: int = 200, **headers: str) -> "FakeResponse":
-        return cls(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **headers})
+    def json(cls, payload: Any, status: int = 200, **headers: str) -> FakeResponse:
+        return cls(
+            status, json.dumps(payload).encode(), {"Content-Type": "application/json", **headers}
+        )
 
 
 Handler = Callable[[RecordedRequest], FakeResponse]
@@ -78,7 +80,7 @@ class FakeServer:
         with self._lock:
             return [r for r in self.requests if rx.fullmatch(r.path)]
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         self._thread.start()
         return self
 
@@ -86,7 +88,7 @@ class FakeServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -100,7 +102,9 @@ class FakeServer:
             if method == req.method and (m := rx.fullmatch(req.path)):
                 req.match = m
                 return handler(req)
-        return FakeResponse.json({"error": {"message": f"no fake route for {req.method} {req.path}"}}, 404)
+        return FakeResponse.json(
+            {"error": {"message": f"no fake route for {req.method} {req.path}"}}, 404
+        )
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self

@@ -78,7 +78,9 @@ class FakeStripe:
         self.checkouts.append(form)
         session_id = _id("cs_test")
         body = {
-            "id": session_id, "object": "checkout.session", "mode": form.get("mode"),
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": form.get("mode"),
             "customer": form.get("customer"),
             "url": f"https://checkout.stripe.test/c/pay/{session_id}",
         }
@@ -90,63 +92,99 @@ class FakeStripe:
         form = fields(req)
         self.portals.append(form)
         session_id = _id("bps")
-        body = {"id": session_id, "object": "billing_portal.session",
-                "url": f"https://billing.stripe.test/p/session/{session_id}"}
+        body = {
+            "id": session_id,
+            "object": "billing_portal.session",
+            "url": f"https://billing.stripe.test/p/session/{session_id}",
+        }
         return FakeResponse.json(body)
 
 
 # --- Webhook events --------------------------------------------------------------------
 
 
-def event(type_: str, obj: dict[str, Any], *, created: int | None = None,
-          event_id: str | None = None) -> dict[str, Any]:
+def event(
+    type_: str, obj: dict[str, Any], *, created: int | None = None, event_id: str | None = None
+) -> dict[str, Any]:
     return {
-        "id": event_id or _id("evt"), "object": "event", "api_version": "2026-10-28.endive",
-        "created": created or int(time.time()), "livemode": False, "type": type_,
-        "data": {"object": obj}, "pending_webhooks": 1, "request": {"id": None},
+        "id": event_id or _id("evt"),
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": created or int(time.time()),
+        "livemode": False,
+        "type": type_,
+        "data": {"object": obj},
+        "pending_webhooks": 1,
+        "request": {"id": None},
     }
 
 
 def subscription(
-    sub_id: str, *, customer: str, price: str, status: str = "active",
-    account_id: str | None = None, period: tuple[int, int] | None = None,
+    sub_id: str,
+    *,
+    customer: str,
+    price: str,
+    status: str = "active",
+    account_id: str | None = None,
+    period: tuple[int, int] | None = None,
     cancel_at_period_end: bool = False,
 ) -> dict[str, Any]:
     now = int(time.time())
     start, end = period or (now - 86400, now + 29 * 86400)
     item = {
-        "id": _id("si"), "object": "subscription_item", "price": {"id": price, "object": "price"},
-        "current_period_start": start, "current_period_end": end, "quantity": 1,
+        "id": _id("si"),
+        "object": "subscription_item",
+        "price": {"id": price, "object": "price"},
+        "current_period_start": start,
+        "current_period_end": end,
+        "quantity": 1,
     }
     return {
-        "id": sub_id, "object": "subscription", "customer": customer, "status": status,
-        "cancel_at_period_end": cancel_at_period_end, "created": start,
+        "id": sub_id,
+        "object": "subscription",
+        "customer": customer,
+        "status": status,
+        "cancel_at_period_end": cancel_at_period_end,
+        "created": start,
         "metadata": {"account_id": account_id} if account_id else {},
         "items": {"object": "list", "data": [item]},
     }
 
 
 def invoice(sub_id: str, *, customer: str, period: tuple[int, int]) -> dict[str, Any]:
-    line = {"id": _id("il"), "object": "line_item",
-            "period": {"start": period[0], "end": period[1]}}
+    line = {
+        "id": _id("il"),
+        "object": "line_item",
+        "period": {"start": period[0], "end": period[1]},
+    }
     return {
-        "id": _id("in"), "object": "invoice", "customer": customer,
-        "parent": {"type": "subscription_details",
-                   "subscription_details": {"subscription": sub_id, "metadata": {}}},
+        "id": _id("in"),
+        "object": "invoice",
+        "customer": customer,
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": sub_id, "metadata": {}},
+        },
         "lines": {"object": "list", "data": [line]},
     }
 
 
 def checkout_completed(*, customer: str, sub_id: str, account_id: str) -> dict[str, Any]:
     return {
-        "id": _id("cs_test"), "object": "checkout.session", "mode": "subscription",
-        "customer": customer, "subscription": sub_id, "client_reference_id": account_id,
-        "payment_status": "paid", "status": "complete",
+        "id": _id("cs_test"),
+        "object": "checkout.session",
+        "mode": "subscription",
+        "customer": customer,
+        "subscription": sub_id,
+        "client_reference_id": account_id,
+        "payment_status": "paid",
+        "status": "complete",
     }
 
 
-def signed(payload: dict[str, Any] | str, secret: str,
-           timestamp: int | None = None) -> tuple[str, dict[str, str]]:
+def signed(
+    payload: dict[str, Any] | str, secret: str, timestamp: int | None = None
+) -> tuple[str, dict[str, str]]:
     """(body, headers) as Stripe would deliver them."""
     body = payload if isinstance(payload, str) else json.dumps(payload)
     header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp)

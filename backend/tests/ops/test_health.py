@@ -16,7 +16,10 @@ async def test_readiness_names_each_part(live_client):
     r = await live_client.get("/api/v1/health/ready")
     assert r.status_code == 200, r.text
     assert r.json()["checks"] == {
-        "database": "ok", "broker": "ok", "cache": "ok", "vector_store": "ok"
+        "database": "ok",
+        "broker": "ok",
+        "cache": "ok",
+        "vector_store": "ok",
     }
 
 

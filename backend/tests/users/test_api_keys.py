@@ -59,7 +59,9 @@ async def test_another_users_key_cannot_be_revoked(client, make_user):
     key = (await client.post("/api/v1/api-keys", json={"name": "a"}, headers=alice)).json()
     r = await client.delete(f"/api/v1/api-keys/{key['id']}", headers=bob)
     assert r.status_code == 404
-    assert (await client.get("/api/v1/users/me", headers={"X-API-Key": key["key"]})).status_code == 200
+    assert (
+        await client.get("/api/v1/users/me", headers={"X-API-Key": key["key"]})
+    ).status_code == 200
 
 
 async def test_key_name_is_validated(client, owner):

@@ -16,7 +16,9 @@ PASSWORD = "correct horse battery"
 
 
 async def register(client, email="ada@example.com", password=PASSWORD, full_name="Ada"):
-    return await client.post(REGISTER, json={"email": email, "password": password, "full_name": full_name})
+    return await client.post(
+        REGISTER, json={"email": email, "password": password, "full_name": full_name}
+    )
 
 
 async def login(client, email="ada@example.com", password=PASSWORD):
@@ -70,7 +72,9 @@ async def test_login_and_me(client):
     tokens = r.json()
     assert tokens["token_type"] == "bearer"
     assert tokens["expires_in"] > 0
-    me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    me = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    )
     assert me.status_code == 200
     assert me.json()["email"] == "ada@example.com"
 
@@ -85,7 +89,9 @@ async def test_wrong_password_and_unknown_email_look_the_same(client):
 
 async def test_oauth2_token_form_for_docs(client):
     await register(client)
-    r = await client.post("/api/v1/auth/token", data={"username": "ada@example.com", "password": PASSWORD})
+    r = await client.post(
+        "/api/v1/auth/token", data={"username": "ada@example.com", "password": PASSWORD}
+    )
     assert r.status_code == 200
     assert r.json()["access_token"]
 
@@ -99,7 +105,12 @@ async def test_me_requires_authentication(client):
 
 def _token(**overrides):
     now = datetime.now(UTC)
-    payload = {"sub": str(uuid.uuid4()), "type": "access", "iat": now, "exp": now + timedelta(minutes=5)}
+    payload = {
+        "sub": str(uuid.uuid4()),
+        "type": "access",
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+    }
     payload.update(overrides)
     return payload
 
@@ -131,7 +142,9 @@ async def test_token_with_alg_none_is_refused(client):
 async def test_expired_token_is_refused(client):
     sub = await _user_id(client)
     past = datetime.now(UTC) - timedelta(minutes=10)
-    token = jwt.encode(_token(sub=sub, iat=past, exp=past + timedelta(minutes=1)), SECRET, algorithm="HS256")
+    token = jwt.encode(
+        _token(sub=sub, iat=past, exp=past + timedelta(minutes=1)), SECRET, algorithm="HS256"
+    )
     assert (await _me_with(client, token)).status_code == 401
 
 
@@ -151,15 +164,21 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
     second = r.json()
     assert second["refresh_token"] != first["refresh_token"]
 
-    reused = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    reused = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
     assert reused.status_code == 401
     assert reused.json()["error"]["code"] == "refresh_token_reused"
     # The whole family is revoked: the newest token of that session stops working too.
-    after = await client.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    after = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+    )
     assert after.status_code == 401
     # Another session (another login) is unaffected.
     other = (await login(client)).json()
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
+    ).status_code == 200
 
 
 async def test_unknown_refresh_token_is_refused(client):
@@ -182,7 +201,9 @@ async def test_password_change_needs_current_password_and_ends_sessions(client):
     r = await client.patch("/api/v1/users/me", json={"password": "new password 1"}, headers=auth)
     assert r.status_code == 401
     r = await client.patch(
-        "/api/v1/users/me", json={"password": "new password 1", "current_password": PASSWORD}, headers=auth
+        "/api/v1/users/me",
+        json={"password": "new password 1", "current_password": PASSWORD},
+        headers=auth,
     )
     assert r.status_code == 200
     assert (await login(client)).status_code == 401
@@ -212,6 +233,8 @@ async def test_login_rate_limit_is_per_ip_too(client, runtime):
 
 
 async def test_token_form_has_the_same_limits_as_json_login(client):
-    r = await client.post("/api/v1/auth/token", data={"username": "ada@example.com", "password": "x" * 5000})
+    r = await client.post(
+        "/api/v1/auth/token", data={"username": "ada@example.com", "password": "x" * 5000}
+    )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "validation_error"
