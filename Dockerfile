@@ -15,7 +15,9 @@ RUN useradd --create-home --uid 10001 chatsphere \
     && mkdir -p /data && chown chatsphere /data
 USER chatsphere
 WORKDIR /srv/backend
-ENV DATA_DIR=/data PORT=8000
+# WEB_CONCURRENCY API processes (Prometheus multiprocess mode under /data when > 1).
+# FORWARDED_ALLOW_IPS: the reverse proxies allowed to set X-Forwarded-For (see README).
+ENV DATA_DIR=/data HOST=0.0.0.0 PORT=8000 WEB_CONCURRENCY=2
 EXPOSE 8000
 
-CMD ["sh", "-c", "exec uvicorn main:app --host 0.0.0.0 --port ${PORT} --proxy-headers --forwarded-allow-ips='*'"]
+CMD ["python", "-m", "app.serve"]

@@ -28,7 +28,7 @@ run: migrate
 	cd backend && $(BIN)/python -m app.devserver
 
 worker: $(VENV)/.installed-run
-	cd backend && $(BIN)/celery -A app.core.celery_app worker --loglevel INFO
+	cd backend && $(BIN)/celery -A worker worker --loglevel INFO
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(ARGS)
@@ -38,8 +38,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check backend bench
 
 bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/http.py
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/chat.py
+	$(BIN)/python bench/vectors.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

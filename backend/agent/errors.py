@@ -26,6 +26,10 @@ class TransientError(AgentError):
         self.retry_after = retry_after
 
 
+class RateLimited(TransientError):
+    """A provider answered 429; `retry_after` says when to come back, when it said so."""
+
+
 class PermanentError(AgentError):
     """A failure that retrying will not fix: bad request, auth, unsupported input."""
 
@@ -37,8 +41,20 @@ class ParseError(PermanentError):
 class EmbeddingModelMismatch(PermanentError):
     """A query would mix vectors from different embedding models."""
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        detail: str | None = None,
+        indexed_with: str | None = None,
+        querying_with: str | None = None,
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.indexed_with = indexed_with
+        self.querying_with = querying_with
 
-class LLMRateLimited(TransientError):
+
+class LLMRateLimited(RateLimited):
     pass
 
 

@@ -29,7 +29,13 @@ class AgentProviders:
             await closer()
 
 
-def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedder, list[Any]]:
+def build_embedder(
+    settings: AgentSettings,
+    *,
+    engine: AsyncEngine,
+    read_engine: AsyncEngine | None = None,
+    redis_url: str | None = None,
+) -> tuple[Embedder, list[Any]]:
     from agent.embeddings.cache import CachedEmbedder, RedisKeyValueCache, SqlKeyValueCache
 
     # A local query embedding costs less than a cache round trip; Gemini's costs money.
@@ -55,13 +61,16 @@ def build_embedder(settings: AgentSettings, engine: AsyncEngine) -> tuple[Embedd
         from agent.embeddings.local import LocalEmbedder
 
         inner = LocalEmbedder(settings.local_embedding_dim)
-    if settings.redis_url:
-        redis_cache = RedisKeyValueCache(settings.redis_url)
+    if redis_url:
+        redis_cache = RedisKeyValueCache(redis_url)
         return CachedEmbedder(inner, redis_cache, tasks=tasks), [redis_cache.close]
-    return CachedEmbedder(inner, SqlKeyValueCache(engine), tasks=tasks), []
+    sql_cache = SqlKeyValueCache(engine, read_engine=read_engine)
+    return CachedEmbedder(inner, sql_cache, tasks=tasks), []
 
 
-def build_vector_store(settings: AgentSettings, engine: AsyncEngine) -> VectorStore:
+def build_vector_store(
+    settings: AgentSettings, *, engine: AsyncEngine, read_engine: AsyncEngine | None = None
+) -> VectorStore:
     if settings.uses_pinecone:
         from agent.vectorstores.pinecone import PineconeVectorStore
 
@@ -70,7 +79,7 @@ def build_vector_store(settings: AgentSettings, engine: AsyncEngine) -> VectorSt
         )
     from agent.vectorstores.local import LocalVectorStore
 
-    return LocalVectorStore(engine)
+    return LocalVectorStore(engine, read_engine=read_engine)
 
 
 def build_llm(settings: AgentSettings) -> LLM:
@@ -83,15 +92,25 @@ def build_llm(settings: AgentSettings) -> LLM:
     return LocalAnswerer()
 
 
-def build_providers(settings: AgentSettings, engine: AsyncEngine) -> AgentProviders:
-    embedder, closers = build_embedder(settings, engine)
+def build_providers(
+    settings: AgentSettings,
+    *,
+    engine: AsyncEngine,
+    read_engine: AsyncEngine | None = None,
+    redis_url: str | None = None,
+) -> AgentProviders:
+    """The providers `settings` pick. The app database (`engine`, and `read_engine` for reads
+    that lock nothing) holds local vectors and the embedding cache unless Redis is given."""
+    embedder, closers = build_embedder(
+        settings, engine=engine, read_engine=read_engine, redis_url=redis_url
+    )
     llm = build_llm(settings)
     if hasattr(llm, "aclose"):
         closers.append(llm.aclose)
     return AgentProviders(
         settings=settings,
         embedder=embedder,
-        vector_store=build_vector_store(settings, engine),
+        vector_store=build_vector_store(settings, engine=engine, read_engine=read_engine),
         llm=llm,
         chunker=Chunker(settings.chunk_tokens, settings.chunk_overlap_tokens),
         _closers=closers,

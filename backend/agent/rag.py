@@ -149,6 +149,8 @@ class RagAgent:
                 "This bot's documents were indexed with a different embedding model. "
                 "Reindex its documents to search them.",
                 detail=f"bot={bot.embedding_model!r} embedder={self.embedder.model!r}",
+                indexed_with=bot.embedding_model,
+                querying_with=self.embedder.model,
             )
         floor = self.min_score if min_score is None else min_score
         [vector] = await self.embedder.embed([query], EmbeddingTask.QUERY)

@@ -1,12 +1,17 @@
-"""Settings the agent library needs, passed in by the caller (never read from the environment here)."""
+"""Settings the agent library needs, passed in by the caller (never read from the environment here).
+
+The app nests this model in its own settings; each field is read from the environment
+variable of the same name (GEMINI_API_KEY, EMBEDDING_DIM, ...).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pydantic import BaseModel, ConfigDict
 
 
-@dataclass(frozen=True, slots=True)
-class AgentSettings:
+class AgentSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     gemini_api_key: str | None = None
     gemini_base_url: str | None = None
     gemini_chat_model: str = "gemini-2.5-flash"
@@ -14,14 +19,13 @@ class AgentSettings:
     embedding_dim: int = 768
     pinecone_api_key: str | None = None
     pinecone_index_host: str | None = None
-    redis_url: str | None = None
     llm_timeout_seconds: float = 60.0
     embed_timeout_seconds: float = 30.0
     chunk_tokens: int = 450
     chunk_overlap_tokens: int = 60
     max_pdf_pages: int = 2000
     parse_timeout_seconds: float = 120.0
-    # Parsers refuse bigger inputs; the app enforces its own upload limit before this.
+    # Parsers refuse bigger inputs; the app sets this from its own upload limit.
     max_document_bytes: int = 20 * 1024 * 1024
     # The local embedder hashes features into this many dimensions (see embeddings/local.py).
     local_embedding_dim: int = 1024

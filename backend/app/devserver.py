@@ -18,23 +18,13 @@ def _commands() -> list[list[str]]:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     python = sys.executable
-    api = [
-        python,
-        "-m",
-        "uvicorn",
-        "main:app",
-        "--host",
-        os.environ.get("HOST", "127.0.0.1"),
-        "--port",
-        str(settings.port),
-        "--no-access-log",
-    ]
+    api = [python, "-m", "app.serve"]
     worker = [
         python,
         "-m",
         "celery",
         "-A",
-        "app.core.celery_app",
+        "worker",
         "worker",
         "--beat",
         "--schedule",

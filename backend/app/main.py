@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import api_router
+from app.api import include_api
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, get_logger
-from app.core.metrics import MetricsMiddleware, metrics_response
-from app.core.middleware import RequestIdMiddleware
+from app.core.metrics import metrics_response
+from app.core.middleware import ObservabilityMiddleware
 from app.core.runtime import Runtime
 
 log = get_logger("chatsphere")
@@ -38,21 +38,29 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="ChatSphere", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="ChatSphere",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Prometheus (/metrics) and our access log cover this; FastAPI's OpenTelemetry hooks
+        # would otherwise look for providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.runtime = runtime or Runtime(settings)
     _ = settings.resolved_secret_key  # generate it now, not on the first login
 
     install_error_handlers(app)
-    app.include_router(api_router)
+    include_api(app)
     app.add_route("/metrics", metrics_response, include_in_schema=False)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["*"],
-        allow_headers=["*"],
-        expose_headers=["X-Request-ID", "Retry-After"],
-    )
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:  # none by default: the dashboard is served on the API's origin
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(ObservabilityMiddleware, access_log=settings.access_log)
     return app

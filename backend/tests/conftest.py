@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 
-# Jobs go to an in-memory broker unless a test starts a real worker.
-os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+# Celery reads CELERY_BROKER_URL from the environment before its own configuration; tests
+# configure each app through Settings instead (an in-memory broker unless a worker runs).
+os.environ.pop("CELERY_BROKER_URL", None)
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings
-from app.core.db import Base, create_engine, create_sessionmaker
+from app.core.db import Base, create_engine
 from app.core.runtime import Runtime
 from app.main import create_app
 from app.models import load_all_models
@@ -126,6 +127,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         secret_key=SECRET,
+        celery_broker_url="memory://",
         log_json=False,
         log_level="WARNING",
     )
@@ -133,9 +135,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 async def runtime(settings: Settings, engine: AsyncEngine, db_connection: AsyncConnection):
-    # Each request's commit releases a SAVEPOINT; the outer transaction is rolled back.
-    sessionmaker = create_sessionmaker(db_connection, join_transaction_mode="create_savepoint")
-    rt = Runtime(settings, engine=engine, sessionmaker=sessionmaker)
+    # Each unit of work is a SAVEPOINT of the test's transaction, which is rolled back.
+    rt = Runtime(settings, engine=engine, bind=db_connection)
     yield rt
     await rt.aclose()
 
@@ -143,7 +144,7 @@ async def runtime(settings: Settings, engine: AsyncEngine, db_connection: AsyncC
 @pytest.fixture
 async def db(runtime: Runtime):
     """A session on the test transaction, for asserting what is stored."""
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         yield session
 
 

@@ -43,6 +43,9 @@ class CachedEmbedder:
         self.dimensions = inner.dimensions
         self.hits = 0
         self.misses = 0
+        # Texts that reached the wrapped embedder (the provider), cached or not: what a
+        # benchmark or an invoice counts. A bypassed cache shows as every text here.
+        self.embedded = 0
 
     def key(self, text: str, task: EmbeddingTask) -> str:
         parts = (self.provider, self.model, str(self.dimensions), str(task), text)
@@ -50,6 +53,7 @@ class CachedEmbedder:
 
     async def embed(self, texts: Sequence[str], task: EmbeddingTask) -> list[list[float]]:
         if task not in self.tasks:
+            self.embedded += len(texts)
             return await self.inner.embed(texts, task)
         keys = [self.key(t, task) for t in texts]
         found = await self._get(keys)
@@ -61,6 +65,7 @@ class CachedEmbedder:
         self.misses += len(missing)
         fresh: dict[str, list[float]] = {}
         if missing:
+            self.embedded += len(missing)
             vectors = await self.inner.embed(list(missing.values()), task)
             fresh = dict(zip(missing, vectors, strict=True))
             await self._set({k: np.asarray(v, dtype="<f4").tobytes() for k, v in fresh.items()})
@@ -115,12 +120,14 @@ class RedisKeyValueCache:
 class SqlKeyValueCache:
     """Embedded-mode cache in the app database (table `agent_embedding_cache`)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_engine: AsyncEngine | None = None) -> None:
+        """`read_engine`: the caller's engine for reads, when it has one that locks nothing."""
         self._engine = engine
+        self._read_engine = read_engine or engine
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         found: dict[str, bytes] = {}
-        async with self._engine.connect() as conn:
+        async with self._read_engine.connect() as conn:
             for start in range(0, len(keys), _KEYS_PER_STATEMENT):
                 batch = list(keys[start : start + _KEYS_PER_STATEMENT])
                 rows = await conn.execute(

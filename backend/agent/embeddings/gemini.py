@@ -18,7 +18,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from agent.errors import PermanentError, TransientError
+from agent.errors import PermanentError, RateLimited, TransientError
 from agent.types import EmbeddingTask
 
 MAX_BATCH = 100
@@ -99,6 +99,8 @@ def _is_transient(exc: BaseException) -> bool:
 
 def _translate(exc: Exception) -> Exception:
     detail = f"{type(exc).__name__}: {exc}"[:500]
+    if isinstance(exc, genai_errors.APIError) and exc.code == 429:
+        return RateLimited("the embedding provider is rate limited; try again later", detail=detail)
     if _is_transient(exc):
         return TransientError(
             "the embedding provider is unavailable; try again later", detail=detail

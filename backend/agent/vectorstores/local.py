@@ -34,8 +34,16 @@ class _Snapshot:
 class LocalVectorStore:
     name = "local"
 
-    def __init__(self, engine: AsyncEngine, *, max_cache_bytes: int = 1024**3) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        read_engine: AsyncEngine | None = None,
+        max_cache_bytes: int = 1024**3,
+    ) -> None:
+        """`read_engine`: the caller's engine for reads, when it has one that locks nothing."""
         self._engine = engine
+        self._read_engine = read_engine or engine
         self._max_cache_bytes = max_cache_bytes
         self._cache: OrderedDict[str, _Snapshot] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -88,13 +96,13 @@ class LocalVectorStore:
         ]
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
+        async with self._read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def _matrix(self, namespace: str) -> VectorMatrix | None:
         lock = self._locks.setdefault(namespace, asyncio.Lock())
         async with lock:  # one loader per namespace; concurrent queries wait for it
-            async with self._engine.connect() as conn:
+            async with self._read_engine.connect() as conn:
                 version = await conn.scalar(
                     select(vector_namespaces.c.version).where(
                         vector_namespaces.c.namespace == namespace

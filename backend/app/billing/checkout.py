@@ -9,7 +9,7 @@ from app.billing.models import Subscription
 from app.billing.service import FREE_PLAN, GRANTING_STATUSES, lock_subscription, price_for
 from app.billing.stripe_service import StripeService
 from app.core.config import Settings
-from app.users.models import User
+from app.users.models import Principal
 
 
 def _return_url(configured: str | None, settings: Settings, default_path: str) -> str:
@@ -17,7 +17,7 @@ def _return_url(configured: str | None, settings: Settings, default_path: str) -
 
 
 async def _customer_id(
-    session: AsyncSession, stripe: StripeService, sub: Subscription, user: User
+    session: AsyncSession, stripe: StripeService, sub: Subscription, user: Principal
 ) -> str:
     """Reuse the account's Stripe customer, or create it (the row is locked by the caller)."""
     if sub.stripe_customer_id is None:
@@ -29,7 +29,7 @@ async def _customer_id(
 
 
 async def start_checkout(
-    session: AsyncSession, settings: Settings, stripe: StripeService, user: User, plan: str
+    session: AsyncSession, user: Principal, plan: str, *, settings: Settings, stripe: StripeService
 ) -> str:
     """A Stripe Checkout Session in subscription mode for `plan`; returns its URL."""
     price = price_for(settings, plan)
@@ -55,7 +55,7 @@ async def start_checkout(
 
 
 async def open_portal(
-    session: AsyncSession, settings: Settings, stripe: StripeService, user: User
+    session: AsyncSession, user: Principal, *, settings: Settings, stripe: StripeService
 ) -> str:
     """A Stripe billing portal session for the account's customer; returns its URL."""
     sub = await lock_subscription(session, user.id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from app.core.errors import AppError, RateLimited, ServiceUnavailable
+from app.core.errors import AppError, ServiceUnavailable
 
 
 class PlanLimitReached(AppError):
@@ -26,13 +26,6 @@ def _describe(resource: str, limit: int) -> str:
     noun = {"bots": "bot", "documents": "document", "messages_per_month": "message"}[resource]
     suffix = " per usage period" if resource == "messages_per_month" else ""
     return f"{limit} {noun}{'' if limit == 1 else 's'}{suffix}"
-
-
-class MessageQuotaExceeded(RateLimited):
-    """For widget visitors: the owner's monthly messages are used up (429 with Retry-After)."""
-
-    code = "message_quota_exceeded"
-    message = "This bot has answered all the messages its plan allows for now. Try again later."
 
 
 class BillingNotConfigured(ServiceUnavailable):

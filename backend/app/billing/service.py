@@ -4,26 +4,24 @@
 `settings.default_plan` (`self_hosted`, unlimited); with them, accounts start on `free`
 and only Stripe webhooks move them to a paid plan.
 
-Limit checks are atomic: they lock the account's subscription row (SELECT ... FOR UPDATE
-on PostgreSQL; SQLite already serialises writers with BEGIN IMMEDIATE) before counting,
-and the lock is held until the caller's transaction ends, after its insert.
+Limit checks on bots and documents are atomic: they lock the account's subscription row
+(SELECT ... FOR UPDATE; on SQLite the same statement takes the database's write lock)
+before counting, and the lock is held until the caller's transaction ends, after its insert.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.billing.exceptions import (
-    MessageQuotaExceeded,
-    PlanLimitReached,
-    PlanNotFound,
-)
+from app.billing.exceptions import PlanLimitReached, PlanNotFound
 from app.billing.models import Plan, Subscription, UsageCounter
 from app.billing.schemas import (
     LimitsPublic,
@@ -35,7 +33,8 @@ from app.billing.schemas import (
 )
 from app.bots.models import Bot
 from app.core.config import Settings
-from app.core.db import Base, upsert_insert, utcnow
+from app.core.db import per_dialect, upsert_insert, utcnow
+from app.documents.models import Document
 
 LIMIT_NAMES = ("bots", "documents", "storage_bytes", "messages_per_month", "max_file_bytes")
 # Stripe statuses under which a paid plan is kept (past_due: Stripe is still retrying).
@@ -62,14 +61,6 @@ class Account:
     subscription: Subscription | None  # None when billing is not configured
 
 
-@dataclass(frozen=True)
-class MessageUsage:
-    used: int
-    limit: int | None
-    period_start: datetime
-    period_end: datetime
-
-
 # --- Plans -----------------------------------------------------------------------------
 
 
@@ -83,11 +74,20 @@ async def list_plans(session: AsyncSession) -> list[Plan]:
     return list(await session.scalars(select(Plan).order_by(Plan.sort_order, Plan.code)))
 
 
-async def plan_limits(session: AsyncSession, settings: Settings, code: str) -> Limits:
-    plan = await session.get(Plan, code)
-    if plan is None:  # e.g. a DEFAULT_PLAN that no migration seeded
-        raise PlanNotFound(details={"plan": code})
-    return limits_of(plan, settings)
+# Plans are seed data that only a migration changes: each process reads a plan once a minute.
+_PLAN_TTL_SECONDS = 60.0
+_plans: dict[str, tuple[float, Plan]] = {}
+
+
+async def plan_limits(session: AsyncSession, code: str, *, settings: Settings) -> Limits:
+    cached = _plans.get(code)
+    if cached is None or time.monotonic() - cached[0] > _PLAN_TTL_SECONDS:
+        plan = await session.get(Plan, code)
+        if plan is None:  # e.g. a DEFAULT_PLAN that no migration seeded
+            raise PlanNotFound(details={"plan": code})
+        session.expunge(plan)
+        cached = _plans[code] = (time.monotonic(), plan)
+    return limits_of(cached[1], settings)
 
 
 def price_for(settings: Settings, plan: str) -> str | None:
@@ -104,11 +104,17 @@ def plan_for_price(settings: Settings, price_id: str | None) -> str | None:
 async def _subscription(
     session: AsyncSession, account_id: uuid.UUID, *, lock: bool
 ) -> Subscription:
+    """The account's row. Locking creates it when missing; reading alone never writes, and
+    stands in an unsaved row on the free plan for an account that never had one."""
     stmt = select(Subscription).where(Subscription.account_id == account_id)
     stmt = stmt.execution_options(populate_existing=True)
     if lock:
         stmt = stmt.with_for_update()
     row = await session.scalar(stmt)
+    if row is None and not lock:
+        return Subscription(
+            account_id=account_id, plan=FREE_PLAN, status="active", cancel_at_period_end=False
+        )
     if row is None:
         insert = upsert_insert(session, Subscription).values(account_id=account_id)
         await session.execute(insert.on_conflict_do_nothing(index_elements=["account_id"]))
@@ -123,15 +129,15 @@ async def lock_subscription(session: AsyncSession, account_id: uuid.UUID) -> Sub
 
 
 async def get_account(
-    session: AsyncSession, settings: Settings, account_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, account_id: uuid.UUID, *, settings: Settings, lock: bool = False
 ) -> Account:
     if not settings.stripe_enabled:
-        limits = await plan_limits(session, settings, settings.default_plan)
+        limits = await plan_limits(session, settings.default_plan, settings=settings)
         if lock and any(v is not None for v in vars(limits).values()):
             await lock_subscription(session, account_id)  # PLAN_LIMITS may cap self-hosted
         return Account(settings.default_plan, limits, None)
     sub = await _subscription(session, account_id, lock=lock)
-    return Account(sub.plan, await plan_limits(session, settings, sub.plan), sub)
+    return Account(sub.plan, await plan_limits(session, sub.plan, settings=settings), sub)
 
 
 # --- Usage -----------------------------------------------------------------------------
@@ -155,19 +161,12 @@ async def count_bots(session: AsyncSession, owner_id: uuid.UUID) -> int:
     return await session.scalar(select(func.count()).where(Bot.owner_id == owner_id)) or 0
 
 
-def _documents_table() -> Table | None:
-    # Documents are their own domain; counting needs only (bot_id, size_bytes).
-    return Base.metadata.tables.get("documents")
-
-
 async def document_usage(session: AsyncSession, owner_id: uuid.UUID) -> tuple[int, int]:
     """(documents, stored bytes) of every document in the owner's bots, whatever its status."""
-    docs = _documents_table()
-    if docs is None:
-        return 0, 0
     stmt = (
-        select(func.count(), func.coalesce(func.sum(docs.c.size_bytes), 0))
-        .select_from(docs.join(Bot, docs.c.bot_id == Bot.id))
+        select(func.count(), func.coalesce(func.sum(Document.size_bytes), 0))
+        .select_from(Document)
+        .join(Bot, Document.bot_id == Bot.id)
         .where(Bot.owner_id == owner_id)
     )
     count, size = (await session.execute(stmt)).one()
@@ -204,7 +203,7 @@ async def ensure_can_add(
     Call it in the transaction that inserts the resource, before the insert: the row lock
     taken here is held until that transaction ends, so concurrent adds never overshoot.
     """
-    account = await get_account(session, settings, owner_id, lock=True)
+    account = await get_account(session, owner_id, settings=settings, lock=True)
     if resource == "bots":
         _check(account, "bots", account.limits.bots, await count_bots(session, owner_id), 1)
         return
@@ -225,94 +224,69 @@ async def check_file_size(
     session: AsyncSession, owner_id: uuid.UUID, size_bytes: int, *, settings: Settings
 ) -> None:
     """Early, lock-free refusal (402) of a file bigger than the plan allows per file."""
-    account = await get_account(session, settings, owner_id)
+    account = await get_account(session, owner_id, settings=settings)
     _check(account, "max_file_bytes", account.limits.max_file_bytes, size_bytes, 0)
 
 
-async def _counter_row(session: AsyncSession, owner_id: uuid.UUID, period_start: datetime) -> None:
-    insert = upsert_insert(session, UsageCounter).values(
-        account_id=owner_id, period_start=period_start, messages=0, tokens=0
+async def check_message_quota(
+    session: AsyncSession, owner_id: uuid.UUID, *, settings: Settings
+) -> datetime:
+    """Refuse (402) a message past the period's quota, without counting it; returns the
+    start of the usage period the message will count in (see `count_usage`).
+
+    A chat turn checks here, before generation, and counts with the answer: turns already
+    in flight at the very edge of the quota can take it past by their number.
+    """
+    account = await get_account(session, owner_id, settings=settings)
+    start, _ = usage_period(account.subscription, utcnow())
+    limit = account.limits.messages_per_month
+    if limit is not None:
+        used = await messages_used(session, owner_id, start)
+        if used >= limit:
+            raise PlanLimitReached("messages_per_month", limit=limit, used=used, plan=account.plan)
+    return start
+
+
+@per_dialect
+def _count_usage(insert: Callable[[Any], Any]) -> Any:
+    table = UsageCounter.__table__
+    stmt = insert(table).values(
+        account_id=bindparam("account_id"),
+        period_start=bindparam("period_start"),
+        messages=bindparam("messages"),
+        tokens=bindparam("tokens"),
     )
-    key = ["account_id", "period_start"]
-    await session.execute(insert.on_conflict_do_nothing(index_elements=key))
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.account_id, table.c.period_start],
+        set_={
+            "messages": table.c.messages + stmt.excluded.messages,
+            "tokens": table.c.tokens + stmt.excluded.tokens,
+        },
+    )
 
 
-def _quota_error(
-    account: Account, limit: int, used: int, end: datetime, visitor: bool
-) -> Exception:
-    if visitor:
-        return MessageQuotaExceeded(retry_after=max(1, int((end - utcnow()).total_seconds())))
-    return PlanLimitReached("messages_per_month", limit=limit, used=used, plan=account.plan)
-
-
-async def record_message(
+async def count_usage(
     session: AsyncSession,
     owner_id: uuid.UUID,
+    period_start: datetime,
     *,
-    settings: Settings,
+    messages: int = 0,
     tokens: int = 0,
-    visitor: bool = False,
-) -> MessageUsage:
-    """Count one message against the owner's period quota, atomically, or refuse it.
-
-    Refusal is 402 `plan_limit_reached` for the owner's own chat, and 429
-    `message_quota_exceeded` with Retry-After (end of the period) for widget visitors.
-    """
-    account = await get_account(session, settings, owner_id)
-    start, end = usage_period(account.subscription, utcnow())
-    await _counter_row(session, owner_id, start)
-    limit = account.limits.messages_per_month
-    key = (UsageCounter.account_id == owner_id, UsageCounter.period_start == start)
-    stmt = (
-        update(UsageCounter)
-        .where(*key)
-        .values(messages=UsageCounter.messages + 1, tokens=UsageCounter.tokens + tokens)
-    )
-    if limit is not None:  # the guard and the increment are one statement: no overshoot
-        stmt = stmt.where(UsageCounter.messages < limit)
-    result = await session.execute(
-        stmt.returning(UsageCounter.messages).execution_options(synchronize_session=False)
-    )
-    used = result.scalar_one_or_none()
-    if used is None:
-        assert limit is not None
-        used = await messages_used(session, owner_id, start)
-        raise _quota_error(account, limit, used, end, visitor)
-    return MessageUsage(used, limit, start, end)
-
-
-async def ensure_message_quota(
-    session: AsyncSession, owner_id: uuid.UUID, *, settings: Settings, visitor: bool = False
-) -> MessageUsage:
-    """Refuse early when the quota is used up, without counting anything."""
-    account = await get_account(session, settings, owner_id)
-    start, end = usage_period(account.subscription, utcnow())
-    used = await messages_used(session, owner_id, start)
-    limit = account.limits.messages_per_month
-    if limit is not None and used >= limit:
-        raise _quota_error(account, limit, used, end, visitor)
-    return MessageUsage(used, limit, start, end)
-
-
-async def record_tokens(
-    session: AsyncSession, owner_id: uuid.UUID, tokens: int, *, settings: Settings
 ) -> None:
-    """Add LLM tokens to the current period (reported, not limited)."""
-    account = await get_account(session, settings, owner_id)
-    start, _ = usage_period(account.subscription, utcnow())
-    await _counter_row(session, owner_id, start)
-    await session.execute(
-        update(UsageCounter)
-        .where(UsageCounter.account_id == owner_id, UsageCounter.period_start == start)
-        .values(tokens=UsageCounter.tokens + tokens)
-        .execution_options(synchronize_session=False)
-    )
+    """Add to the account's counters for the period, in one atomic upsert."""
+    values = {
+        "account_id": owner_id,
+        "period_start": period_start,
+        "messages": messages,
+        "tokens": tokens,
+    }
+    await session.execute(_count_usage(session), values)
 
 
 # --- What the owner sees ---------------------------------------------------------------
 
 
-async def list_plan_views(session: AsyncSession, settings: Settings) -> PlanList:
+async def list_plan_views(session: AsyncSession, *, settings: Settings) -> PlanList:
     items = [
         PlanPublic(
             code=plan.code,
@@ -326,9 +300,9 @@ async def list_plan_views(session: AsyncSession, settings: Settings) -> PlanList
 
 
 async def overview(
-    session: AsyncSession, settings: Settings, owner_id: uuid.UUID
+    session: AsyncSession, owner_id: uuid.UUID, *, settings: Settings
 ) -> SubscriptionPublic:
-    account = await get_account(session, settings, owner_id)
+    account = await get_account(session, owner_id, settings=settings)
     sub = account.subscription
     start, end = usage_period(sub, utcnow())
     documents, stored = await document_usage(session, owner_id)

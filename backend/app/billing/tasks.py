@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery import shared_task
 from sqlalchemy import delete
 
 from app.billing.models import StripeEvent
-from app.core.celery_app import celery_app
 from app.core.db import utcnow
-from app.core.runtime import Runtime, run_in_worker
+from app.core.jobs import Task
+from app.core.runtime import Runtime
+from app.core.worker import run_in_worker
 
 # Stripe retries a delivery for up to 3 days; remembering ids far longer keeps replays no-ops.
 EVENT_RETENTION = timedelta(days=90)
@@ -21,14 +23,13 @@ EVENT_RETENTION = timedelta(days=90)
 
 async def prune_stripe_events(runtime: Runtime) -> int:
     """Forget processed event ids older than the retention; returns how many went."""
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         result = await session.execute(
             delete(StripeEvent).where(StripeEvent.received_at < utcnow() - EVENT_RETENTION)
         )
-        await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-@celery_app.task(name="billing.prune_events")
+@shared_task(name=Task.PRUNE_STRIPE_EVENTS.value)
 def prune_events() -> int:
     return run_in_worker(prune_stripe_events)

@@ -50,7 +50,7 @@ STATUSES = {
 
 
 async def handle(
-    session: AsyncSession, settings: Settings, payload: bytes, signature: str | None
+    session: AsyncSession, payload: bytes, signature: str | None, *, settings: Settings
 ) -> bool:
     """Verify and apply one webhook. False when it was already processed (a replay)."""
     event = construct_event(settings, payload, signature)

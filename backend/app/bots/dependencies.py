@@ -7,7 +7,7 @@ from fastapi import Depends
 
 from app.bots import service
 from app.bots.models import Bot
-from app.core.db import SessionDep
+from app.core.runtime import SessionDep
 from app.users.dependencies import CurrentUser
 
 

@@ -1,25 +1,25 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bots import service
 from app.bots.dependencies import OwnedBot
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotPublic, BotUpdate
-from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
-from app.core.runtime import RuntimeDep
+from app.core.runtime import RuntimeDep, SessionDep
 from app.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/bots", tags=["bots"])
 
 
-async def _public(session: SessionDep, bots: list[Bot]) -> list[BotPublic]:
-    counts = await service.document_counts(session, bots)
-    return [
-        BotPublic.model_validate(bot).model_copy(update={"document_count": counts.get(bot.id, 0)})
-        for bot in bots
-    ]
+def _public(bot: Bot, document_count: int = 0) -> BotPublic:
+    return BotPublic.model_validate(bot).model_copy(update={"document_count": document_count})
+
+
+async def _with_count(session: AsyncSession, bot: Bot) -> BotPublic:
+    return _public(*await service.get_with_counts(session, bot))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=BotPublic)
@@ -34,20 +34,21 @@ async def create_bot(
 @router.get("", response_model=Page[BotPublic])
 async def list_bots(user: CurrentUser, session: SessionDep, page: PageParamsDep) -> Page[BotPublic]:
     """Your bots, newest first."""
-    bots, total = await service.list_for_owner(session, user, page)
-    return Page[BotPublic](items=await _public(session, bots), total=total, **page.model_dump())
+    rows, total = await service.list_for_owner(session, user, page)
+    items = [BotPublic.model_validate(row) for row in rows]
+    return Page[BotPublic](items=items, total=total, **page.model_dump())
 
 
 @router.get("/{bot_id}", response_model=BotPublic)
 async def get_bot(bot: OwnedBot, session: SessionDep) -> BotPublic:
     """One of your bots."""
-    return (await _public(session, [bot]))[0]
+    return await _with_count(session, bot)
 
 
 @router.patch("/{bot_id}", response_model=BotPublic)
 async def update_bot(data: BotUpdate, bot: OwnedBot, session: SessionDep) -> BotPublic:
     """Change some fields of a bot."""
-    return (await _public(session, [await service.update(session, bot, data)]))[0]
+    return await _with_count(session, await service.update(session, bot, data))
 
 
 @router.delete("/{bot_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -59,4 +60,4 @@ async def delete_bot(bot: OwnedBot, session: SessionDep) -> None:
 @router.post("/{bot_id}/rotate-public-key", response_model=BotPublic)
 async def rotate_public_key(bot: OwnedBot, session: SessionDep) -> BotPublic:
     """Issue a new public key; widgets using the old one stop working."""
-    return (await _public(session, [await service.rotate_public_key(session, bot)]))[0]
+    return await _with_count(session, await service.rotate_public_key(session, bot))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from app.core.celery_app import celery_app
-from app.core.runtime import Runtime, run_in_worker
+from celery import shared_task
+
+from app.core.jobs import Task
+from app.core.runtime import Runtime
+from app.core.worker import run_in_worker
 
 
 async def purge_bot_vectors(runtime: Runtime, bot_id: str) -> None:
     await runtime.agent.vector_store.delete_namespace(bot_id)
 
 
-@celery_app.task(
-    name="bots.purge_vectors",
+@shared_task(
+    name=Task.PURGE_BOT_VECTORS.value,
     autoretry_for=(Exception,),
     retry_backoff=True,
     retry_jitter=True,

@@ -8,7 +8,7 @@ from fastapi import Depends
 from app.chat import service
 from app.chat.models import Message
 from app.chat.service import BotConversation
-from app.core.db import SessionDep
+from app.core.runtime import SessionDep
 from app.users.dependencies import CurrentUser
 
 

@@ -1,13 +1,12 @@
-"""Answering a stored question: run the RAG agent, store the reply, map LLM failures.
+"""Answering a turn: run the RAG agent, then store the turn (see `app.chat.turns`).
 
-These run after the request's transaction has committed (see `app.chat.responses`): they
-hold no database connection while the model works, and store the reply in a short
-transaction of their own. Nothing here knows who is asking, so the widget reuses it.
+These run after the request's unit of work has ended (see `app.chat.responses`): no database
+connection is held while the model works. Nothing here knows who is asking, so the widget
+and the OpenAI-compatible API reuse it.
 """
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -17,24 +16,19 @@ import anyio
 from fastapi.sse import ServerSentEvent
 
 from agent.chunking import count_tokens
-from agent.errors import AgentError, EmbeddingModelMismatch, LLMRateLimited, LLMTimeout
+from agent.errors import AgentError
 from agent.rag import ChunkInfo, ChunkResolver, RagAgent, Source, SourcesEvent
 from agent.types import StreamChunk, Usage
-from app.chat import exceptions
 from app.chat.models import MessageStatus
 from app.chat.schemas import MessageAnswer
-from app.chat.service import Reply, Turn, source_dict, store_reply
-from app.core.errors import AppError
+from app.chat.turns import Reply, Turn, finish_turn, source_dict
+from app.core.errors import AppError, from_agent_error
 from app.core.logging import get_logger
 from app.core.metrics import LLM_ERRORS, LLM_TOKENS
 from app.core.runtime import Runtime
 from app.documents import service as documents_service
-from app.documents.exceptions import EmbeddingModelMismatch as EmbeddingModelChanged
 
 log = get_logger(__name__)
-
-# Sent when the provider gave no Retry-After of its own.
-DEFAULT_RETRY_AFTER_SECONDS = 5
 
 
 async def answer(runtime: Runtime, turn: Turn) -> MessageAnswer:
@@ -49,14 +43,15 @@ async def answer(runtime: Runtime, turn: Turn) -> MessageAnswer:
             selected_text=turn.selected_text,
         )
     except AgentError as exc:
-        error = _app_error(runtime, exc)
-        failed = Reply("", MessageStatus.FAILED, _elapsed_ms(started), error_code=error.code)
-        await _save(runtime, turn, failed)
+        error = _failure(runtime, exc)
+        await _save(
+            runtime, turn, Reply("", MessageStatus.FAILED, _ms(started), error_code=error.code)
+        )
         raise error from exc
     reply = Reply(
         result.text,
         MessageStatus.COMPLETE,
-        _elapsed_ms(started),
+        _ms(started),
         sources=result.sources,
         usage=result.usage,
     )
@@ -90,7 +85,7 @@ async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]
             if (sse := progress.take(event)) is not None:
                 yield sse
     except AgentError as exc:
-        error = _app_error(runtime, exc)
+        error = _failure(runtime, exc)
         await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, error.code))
         yield error_event(error)
         return
@@ -99,10 +94,7 @@ async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]
         await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, "internal_error"))
         yield ServerSentEvent(
             event="error",
-            data={
-                "code": "internal_error",
-                "message": "Something went wrong on our side.",
-            },
+            data={"code": "internal_error", "message": "Something went wrong on our side."},
         )
         return
     except BaseException:  # cancelled, or closed at a yield: the client is gone
@@ -154,12 +146,7 @@ class _Progress:
         # Cut-off streams never got the provider's count; estimate what was generated.
         usage = self.usage or Usage(completion_tokens=count_tokens(content) if content else 0)
         return Reply(
-            content,
-            status,
-            _elapsed_ms(started),
-            sources=self.sources,
-            usage=usage,
-            error_code=error_code,
+            content, status, _ms(started), sources=self.sources, usage=usage, error_code=error_code
         )
 
 
@@ -170,37 +157,25 @@ def _agent(runtime: Runtime) -> RagAgent:
 
 def _resolver(runtime: Runtime, bot_id: uuid.UUID) -> ChunkResolver:
     async def resolve(ids: Sequence[str]) -> Mapping[str, ChunkInfo]:
-        async with runtime.sessionmaker() as session:
+        async with runtime.read() as session:
             return await documents_service.resolve_chunks(session, bot_id, ids)
 
     return resolve
 
 
 async def _save(runtime: Runtime, turn: Turn, reply: Reply) -> uuid.UUID:
-    """Store the reply in its own short transaction, even while the caller is cancelled."""
+    """The turn's write half, even while the caller is being cancelled."""
     with anyio.CancelScope(shield=True):
-        async with runtime.sessionmaker.begin() as session:
-            message = await store_reply(session, runtime.settings, turn, reply)
+        async with runtime.transaction() as session:
+            message_id = await finish_turn(session, turn, reply)
     provider = runtime.agent.llm.provider
     LLM_TOKENS.labels(provider, "prompt").inc(reply.usage.prompt_tokens)
     LLM_TOKENS.labels(provider, "completion").inc(reply.usage.completion_tokens)
-    return message.id
+    return message_id
 
 
-def _app_error(runtime: Runtime, exc: AgentError) -> AppError:
-    """The HTTP error for an agent failure; the upstream detail only goes to the log."""
-    error: AppError
-    if isinstance(exc, EmbeddingModelMismatch):
-        error = EmbeddingModelChanged()
-    elif isinstance(exc, LLMRateLimited):
-        seconds = math.ceil(exc.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
-        error = exceptions.LLMRateLimited(
-            exc.message, details={"retry_after": seconds}, headers={"Retry-After": str(seconds)}
-        )
-    elif isinstance(exc, LLMTimeout):
-        error = exceptions.LLMTimeout(exc.message)
-    else:
-        error = exceptions.LLMFailed(exc.message)
+def _failure(runtime: Runtime, exc: AgentError) -> AppError:
+    error = from_agent_error(exc)
     provider = runtime.agent.llm.provider
     if error.code.startswith("llm_"):
         LLM_ERRORS.labels(provider, error.code).inc()
@@ -214,7 +189,7 @@ def _app_error(runtime: Runtime, exc: AgentError) -> AppError:
     return error
 
 
-def _elapsed_ms(started: float) -> int:
+def _ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
 
 

@@ -34,6 +34,9 @@ class Conversation(IdMixin, TimestampMixin, Base):
     )
     visitor_id: Mapped[str | None] = mapped_column(String(64), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
+    # Kept with each turn, so lists need no count of messages.
+    message_count: Mapped[int] = mapped_column(default=0)
+    last_message_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
 
 

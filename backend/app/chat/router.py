@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 
 from app.bots.dependencies import OwnedBot
-from app.chat import generation, service
+from app.chat import generation, service, turns
 from app.chat.dependencies import OwnedConversation, OwnedMessage
 from app.chat.responses import AfterCommitJSON, EventStream
 from app.chat.schemas import (
@@ -16,9 +16,8 @@ from app.chat.schemas import (
     MessageCreate,
     MessagePublic,
 )
-from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
-from app.core.runtime import RuntimeDep
+from app.core.runtime import RuntimeDep, SessionDep, reads_only
 from app.users.dependencies import CurrentUser
 
 router = APIRouter(tags=["chat"])
@@ -34,6 +33,8 @@ _ANSWER_RESPONSES: dict[int | str, dict] = {
         "description": "The answer; with streaming, Server-Sent Events.",
         "content": {"text/event-stream": {"schema": {"type": "string"}, "example": _SSE_EXAMPLE}},
     },
+    402: {"description": "`plan_limit_reached`: the monthly messages are used up"},
+    409: {"description": "`bot_inactive`: the bot is switched off"},
     502: {"description": "`llm_error`"},
     503: {"description": "`llm_rate_limited`, with Retry-After"},
     504: {"description": "`llm_timeout`"},
@@ -92,6 +93,7 @@ async def list_messages(
 @router.post(
     "/conversations/{conversation_id}/messages", response_model=None, responses=_ANSWER_RESPONSES
 )
+@reads_only  # the turn is written after generation, in a transaction of its own
 async def post_message(
     data: MessageCreate,
     owned: OwnedConversation,
@@ -104,8 +106,15 @@ async def post_message(
     With `stream: true` or `Accept: text/event-stream` the answer comes as Server-Sent
     Events: `sources`, `token`…, `done` (or `error`).
     """
-    turn = await service.start_turn(session, runtime, owned.conversation, owned.bot, data)
-    # The question is committed before generation starts; the answer runs in the response.
+    turn = await turns.start_turn(
+        session,
+        owned.conversation,
+        owned.bot,
+        turns.Question(data.content, data.selected_text),
+        settings=runtime.settings,
+        embedding_model=runtime.agent.embedder.model,
+    )
+    # The answer runs in the response, after the request's unit of work has ended.
     if data.stream or "text/event-stream" in request.headers.get("accept", ""):
         return EventStream(generation.stream(runtime, turn))
     return AfterCommitJSON(lambda: generation.answer(runtime, turn))

@@ -26,6 +26,9 @@ class ConversationPublic(BaseModel):
     id: uuid.UUID
     bot_id: uuid.UUID
     title: str
+    visitor_id: str | None = Field(description="Set for a widget visitor's conversation.")
+    message_count: int
+    last_message_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

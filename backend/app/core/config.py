@@ -5,10 +5,17 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from agent.settings import AgentSettings
 
@@ -41,30 +48,41 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
     port: int = 8000
+    # API processes `python -m app.serve` starts (Docker: WEB_CONCURRENCY).
+    web_concurrency: int = 1
+    # Proxies trusted to set the client address (X-Forwarded-For), comma-separated; "*"
+    # trusts anyone, so a client could pick its own address past the rate limits.
+    forwarded_allow_ips: str = "127.0.0.1"
     data_dir: Path = Path("./data")
     database_url: str | None = None
     redis_url: str | None = None
     celery_broker_url: str | None = None
+    # The queue tasks are sent to and workers consume (instances sharing a broker differ).
+    celery_queue: str = "celery"
     secret_key: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     public_base_url: str = "http://localhost:8000"
     log_level: str = "INFO"
     log_json: bool = True
+    # One JSON line per request (method, path, status, duration, request id).
+    access_log: bool = True
 
+    # How long an API process may reuse what it read about a token's or key's owner. Changes
+    # made through this process apply at once; other processes see them within this time.
+    auth_cache_seconds: float = 2.0
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     login_rate_limit: str = "10/minute"
 
-    gemini_api_key: str | None = None
-    gemini_base_url: str | None = None
-    gemini_chat_model: str = "gemini-2.5-flash"
-    gemini_embedding_model: str = "gemini-embedding-001"
-    embedding_dim: int = 768
-    # How long one LLM request may take before it fails as `llm_timeout` (504).
-    llm_timeout_seconds: float = 60.0
-    pinecone_api_key: str | None = None
-    pinecone_index_host: str | None = None
+    # Gemini, Pinecone, parsing and chunking: read from GEMINI_API_KEY, EMBEDDING_DIM, ...
+    # like every other variable (see _FlatAgentSource); LLM_TIMEOUT_SECONDS is the time one
+    # answer may take before it fails as `llm_timeout` (504).
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    # Connections each API or worker process keeps to the database (no overflow churn):
+    # about the number of requests one process serves at once.
+    db_pool_size: int = 20
 
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
@@ -80,7 +98,6 @@ class Settings(BaseSettings):
     plan_limits: dict[str, dict[PlanLimitName, int | None]] = Field(default_factory=dict)
 
     max_upload_mb: int = 20
-    max_pdf_pages: int = 2000
 
     # Background work: stuck documents are re-queued after `stuck_after_seconds`.
     task_soft_time_limit: int = 900
@@ -90,6 +107,18 @@ class Settings(BaseSettings):
     # Provider hiccups (429/5xx/timeouts) retry a document with exponential backoff and jitter.
     ingest_max_retries: int = 6
     ingest_retry_backoff_seconds: int = 10
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        flat = _FlatAgentSource(settings_cls, dotenv_settings, env_settings)
+        return init_settings, env_settings, dotenv_settings, flat, file_secret_settings
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -105,6 +134,12 @@ class Settings(BaseSettings):
         if value and value.startswith(("postgres://", "postgresql://")):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         return value or None
+
+    @model_validator(mode="after")
+    def _parser_limit_follows_the_upload_limit(self) -> Settings:
+        # Otherwise a worker refuses what the API accepted (MAX_UPLOAD_MB above 20).
+        self.agent.max_document_bytes = self.max_upload_bytes
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -157,41 +192,50 @@ class Settings(BaseSettings):
     def stripe_enabled(self) -> bool:
         return bool(self.stripe_secret_key)
 
-    @property
-    def agent(self) -> AgentSettings:
-        return AgentSettings(
-            gemini_api_key=self.gemini_api_key,
-            gemini_base_url=self.gemini_base_url,
-            gemini_chat_model=self.gemini_chat_model,
-            gemini_embedding_model=self.gemini_embedding_model,
-            embedding_dim=self.embedding_dim,
-            llm_timeout_seconds=self.llm_timeout_seconds,
-            pinecone_api_key=self.pinecone_api_key,
-            pinecone_index_host=self.pinecone_index_host,
-            redis_url=self.redis_url,
-            max_pdf_pages=self.max_pdf_pages,
-        )
-
     def modes(self) -> dict[str, str]:
         """One line per part saying which mode it runs in (logged at start-up)."""
         db = "postgresql" if self.resolved_database_url.startswith("postgresql") else "sqlite"
+        agent = self.agent
         return {
             "database": f"{db} ({_redact(self.resolved_database_url)})",
             "queue": "celery on redis"
             if self.celery_broker_url
             else "celery on embedded sqlite broker",
             "cache": "redis" if self.redis_url else "in-process",
-            "embeddings": f"gemini {self.gemini_embedding_model}@{self.embedding_dim}"
-            if self.gemini_api_key
+            "embeddings": f"gemini {agent.gemini_embedding_model}@{agent.embedding_dim}"
+            if agent.uses_gemini
             else "local hashing embedder",
-            "vector_store": "pinecone" if self.agent.uses_pinecone else "local (app database)",
-            "llm": f"gemini {self.gemini_chat_model}"
-            if self.gemini_api_key
+            "vector_store": "pinecone" if agent.uses_pinecone else "local (app database)",
+            "llm": f"gemini {agent.gemini_chat_model}"
+            if agent.uses_gemini
             else "local extractive answerer",
             "billing": "stripe"
             if self.stripe_enabled
             else f"not configured (plan {self.default_plan})",
         }
+
+
+class _FlatAgentSource(PydanticBaseSettingsSource):
+    """`agent`'s fields from flat variables (GEMINI_API_KEY, not AGENT__GEMINI_API_KEY).
+
+    The agent library declares its settings once; SPEC names every variable flat.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self._sources = [s for s in sources if isinstance(s, EnvSettingsSource)]  # low first
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything happens in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for source in self._sources:
+            for name in AgentSettings.model_fields:
+                value = source.env_vars.get(name)
+                if value not in (None, ""):
+                    values[name] = value
+        return {"agent": values} if values else {}
 
 
 def _redact(url: str) -> str:

@@ -7,14 +7,17 @@ them, validation errors, unknown routes and crashes to
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent import errors as agent_errors
 from app.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -85,6 +88,67 @@ class ServiceUnavailable(AppError):
     message = "The service is temporarily unavailable."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message = "The database is unreachable. Try again in a moment."
+
+    def __init__(self) -> None:
+        super().__init__(details={"retry_after": 1}, headers={"Retry-After": "1"})
+
+
+# --- Agent failures, mapped here and nowhere else ----------------------------------------
+# Their message is the agent's person-safe text; the upstream detail is only logged.
+
+
+class LLMRateLimited(AppError):
+    status_code = 503
+    code = "llm_rate_limited"
+    message = "The language model is receiving too many requests. Please try again shortly."
+
+
+class LLMTimeout(AppError):
+    status_code = 504
+    code = "llm_timeout"
+    message = "The language model took too long to answer."
+
+
+class LLMFailed(AppError):
+    status_code = 502
+    code = "llm_error"
+    message = "The language model could not answer this request."
+
+
+class EmbeddingModelMismatch(Conflict):
+    code = "embedding_model_mismatch"
+    message = (
+        "This bot's documents were indexed with a different embedding model. "
+        "Reindex its documents to search them."
+    )
+
+
+# Sent when a rate-limited provider gave no Retry-After of its own.
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
+
+def from_agent_error(exc: agent_errors.AgentError) -> AppError:
+    """The HTTP error for an agent failure: 429 → 503, timeout → 504, anything else → 502."""
+    if isinstance(exc, agent_errors.EmbeddingModelMismatch):
+        return EmbeddingModelMismatch(
+            details={
+                "bot_embedding_model": exc.indexed_with,
+                "current_embedding_model": exc.querying_with,
+            }
+        )
+    if isinstance(exc, agent_errors.RateLimited):
+        seconds = math.ceil(exc.retry_after or DEFAULT_RETRY_AFTER_SECONDS)
+        return LLMRateLimited(
+            exc.message, details={"retry_after": seconds}, headers={"Retry-After": str(seconds)}
+        )
+    if isinstance(exc, agent_errors.LLMTimeout):
+        return LLMTimeout(exc.message)
+    return LLMFailed(exc.message)
+
+
 def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
@@ -145,13 +209,43 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     return error_response(request, exc.status_code, code, message, headers=dict(exc.headers or {}))
 
 
+async def _agent_error(request: Request, exc: agent_errors.AgentError) -> JSONResponse:
+    error = from_agent_error(exc)
+    log.warning(
+        "agent_error",
+        code=error.code,
+        error_type=type(exc).__name__,
+        detail=exc.detail,
+        request_id=request_id_of(request),
+    )
+    return await _app_error(request, error)
+
+
+async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    if not exc.connection_invalidated:
+        return await _unhandled(request, exc)
+    # A dropped connection: the pool replaces every connection made before it, so the
+    # next request gets a fresh one. This request can only be retried by the client.
+    log.warning("database_connection_lost", request_id=request_id_of(request), error=str(exc))
+    return await _app_error(request, DatabaseUnavailable())
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    # The request id goes with the traceback, so a 500 the client saw can be found in the log.
+    log.error(
+        "unhandled_error",
+        path=request.url.path,
+        error_type=type(exc).__name__,
+        request_id=request_id_of(request),
+        exc_info=exc,
+    )
     return error_response(request, 500, "internal_error", "Something went wrong on our side.")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)  # type: ignore[arg-type]
+    app.add_exception_handler(agent_errors.AgentError, _agent_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unhandled)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.core.logging import get_logger
 
@@ -25,36 +34,26 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-DOCUMENTS_BY_STATUS = Gauge("chatsphere_documents", "Documents by status", ["status"])
-QUEUE_DEPTH = Gauge("chatsphere_queue_depth", "Messages waiting in the task queue", ["queue"])
+# Gauges are set from the database when scraped; with several API processes
+# (PROMETHEUS_MULTIPROC_DIR set) the most recent value wins.
+DOCUMENTS_BY_STATUS = Gauge(
+    "chatsphere_documents", "Documents by status", ["status"], multiprocess_mode="mostrecent"
+)
+QUEUE_DEPTH = Gauge(
+    "chatsphere_queue_depth",
+    "Messages waiting in the task queue",
+    ["queue"],
+    multiprocess_mode="mostrecent",
+)
 LLM_TOKENS = Counter("chatsphere_llm_tokens_total", "LLM tokens", ["provider", "kind"])
 LLM_ERRORS = Counter("chatsphere_llm_errors_total", "LLM errors", ["provider", "code"])
 
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            template = _route_template(scope)
-            method = scope["method"]
-            HTTP_REQUESTS.labels(method, template, str(status)).inc()
-            HTTP_LATENCY.labels(method, template).observe(time.perf_counter() - start)
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
+    template = _route_template(scope)
+    method = scope["method"]
+    HTTP_REQUESTS.labels(method, template, str(status)).inc()
+    HTTP_LATENCY.labels(method, template).observe(seconds)
 
 
 # Gauges read from the database or the broker are refreshed when Prometheus scrapes,
@@ -85,4 +84,13 @@ async def metrics_response(request: Request) -> Response:
             await asyncio.wait_for(hook(request.app.state.runtime), SCRAPE_HOOK_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - a stale gauge beats a failed scrape
             log.warning("metrics_refresh_failed", hook=hook.__name__, error=repr(exc))
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    """Every API process's metrics when they share PROMETHEUS_MULTIPROC_DIR, else this one's."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
@@ -18,7 +19,7 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size (1-100)")] = 20,
     # Bounded: a value past the databases' 64-bit integers would crash the query (500).
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
@@ -36,8 +37,48 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-async def paginate(session: AsyncSession, stmt: Select, params: PageParams) -> tuple[list, int]:
-    """Run `stmt` for one page and count all matching rows."""
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = (await session.scalars(stmt.limit(params.limit).offset(params.offset))).all()
-    return list(rows), int(total or 0)
+async def paginate(
+    session: AsyncSession, stmt: Select, params: PageParams, binds: dict[str, Any] | None = None
+) -> tuple[list, int]:
+    """One page of `stmt` and the count of all matching rows, in one query.
+
+    Items are the selected entity, or the rows of selected columns (each also carrying the
+    count as `_total`). A statement
+    built once (at import, with `bindparam`s filled from `binds`) is also paged once: its
+    SQL is then compiled and keyed once per process instead of on every request.
+    """
+    values = {**(binds or {}), "page_limit": params.limit, "page_offset": params.offset}
+    rows = (await session.execute(_paged(stmt), values)).all()
+    if rows:
+        total = int(rows[0][-1])
+    elif params.offset:  # past the end: the window count came back with no row
+        count = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = await session.scalar(count, binds or {})
+    else:
+        total = 0
+    if _selects_one_entity(stmt):
+        return [row[0] for row in rows], int(total or 0)
+    return rows, int(total or 0)
+
+
+_paged_statements: WeakKeyDictionary[Select, Select] = WeakKeyDictionary()
+_one_entity: WeakKeyDictionary[Select, bool] = WeakKeyDictionary()
+
+
+def _paged(stmt: Select) -> Select:
+    paged = _paged_statements.get(stmt)
+    if paged is None:
+        paged = (
+            stmt.add_columns(func.count().over().label("_total"))
+            .limit(bindparam("page_limit"))
+            .offset(bindparam("page_offset"))
+        )
+        _paged_statements[stmt] = paged
+    return paged
+
+
+def _selects_one_entity(stmt: Select) -> bool:
+    one = _one_entity.get(stmt)
+    if one is None:
+        one = _one_entity[stmt] = len(stmt.column_descriptions) == 1
+    return one

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import anyio
@@ -36,10 +38,13 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
     )
 
 
-def create_access_token(subject: uuid.UUID, secret: str, minutes: int) -> tuple[str, int]:
+def create_access_token(
+    subject: uuid.UUID, secret: str, minutes: int, *, version: int = 0
+) -> tuple[str, int]:
     now = datetime.now(UTC)
     payload = {
         "sub": str(subject),
+        "ver": version,
         "type": "access",
         "iat": now,
         "exp": now + timedelta(minutes=minutes),
@@ -48,16 +53,30 @@ def create_access_token(subject: uuid.UUID, secret: str, minutes: int) -> tuple[
     return jwt.encode(payload, secret, algorithm=JWT_ALGORITHM), minutes * 60
 
 
-def decode_access_token(token: str, secret: str) -> uuid.UUID:
+def decode_access_token(token: str, secret: str) -> tuple[uuid.UUID, int]:
+    """The token's subject and the token version it was issued under."""
+    subject, version, expires = _verified_claims(token, secret)
+    if time.time() >= expires:
+        raise InvalidToken("the token has expired")
+    return subject, version
+
+
+@lru_cache(maxsize=8192)
+def _verified_claims(token: str, secret: str) -> tuple[uuid.UUID, int, float]:
+    """Signature, type and subject of a token, checked once per token and process: a client
+    sends the same token with every request for its lifetime. Expiry is checked on each use."""
     try:
         # Pinning the algorithm list refuses alg=none and algorithm confusion.
         payload: dict[str, Any] = jwt.decode(
-            token, secret, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "sub", "type"]}
+            token,
+            secret,
+            algorithms=[JWT_ALGORITHM],
+            options={"require": ["exp", "sub", "type", "ver"]},
         )
-        if payload["type"] != "access":
+        if payload["type"] != "access" or not isinstance(payload["ver"], int):
             raise InvalidToken("not an access token")
-        return uuid.UUID(payload["sub"])
-    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        return uuid.UUID(payload["sub"]), payload["ver"], float(payload["exp"])
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc
 
 

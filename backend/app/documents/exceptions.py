@@ -38,11 +38,3 @@ class InvalidUpload(AppError):
 class DocumentBusy(Conflict):
     code = "document_busy"
     message = "The document is being processed; try again when it is ready or failed."
-
-
-class EmbeddingModelMismatch(Conflict):
-    code = "embedding_model_mismatch"
-    message = (
-        "This bot's documents were indexed with a different embedding model. "
-        "Reindex its documents to search them."
-    )

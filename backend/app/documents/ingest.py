@@ -69,7 +69,7 @@ async def process_document(runtime: Runtime, document_id: str) -> None:
 
 
 async def _run(runtime: Runtime, job: _Job) -> None:
-    settings, timings = runtime.settings, _Timings()
+    settings, timings = runtime.settings, _Timings(_embedded(runtime))
     path = storage.stored_path(settings.upload_dir, job.storage_key)
     try:
         data = await anyio.Path(path).read_bytes()
@@ -96,12 +96,17 @@ async def _run(runtime: Runtime, job: _Job) -> None:
         await _discard_if_deleted(runtime, job, len(chunks))
 
 
+def _embedded(runtime: Runtime) -> int:
+    return getattr(runtime.agent.embedder, "embedded", 0)
+
+
 class _Timings(dict[str, float]):
     """Seconds per phase, logged when a document is ready."""
 
-    def __init__(self) -> None:
+    def __init__(self, embedded_before: int) -> None:
         super().__init__()
         self._start = time.perf_counter()
+        self.embedded_before = embedded_before
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
@@ -135,39 +140,43 @@ async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _
         await runtime.agent.vector_store.upsert(str(job.bot_id), records)
 
 
-# --- State changes: each one short transaction ------------------------------------------
+# --- State changes: each one short `runtime.transaction()` -------------------------------
 
 
 async def _start(runtime: Runtime, document_id: uuid.UUID) -> _Job | None:
     """Claim the document for this run, or None when there is nothing to do."""
-    async with runtime.sessionmaker() as session:
-        document = await session.get(Document, document_id)
+    limit = runtime.settings.ingest_max_retries + 1 + EXTRA_ATTEMPTS
+    async with runtime.transaction() as session:
+        document = await session.get(Document, document_id, with_for_update=True)
         if document is None or document.status not in _UNFINISHED:
             return None  # deleted, or a duplicate delivery of finished work
-        limit = runtime.settings.ingest_max_retries + 1 + EXTRA_ATTEMPTS
-        if document.attempts >= limit:
-            reason = f"processing did not complete after {limit} attempts"
-            await session.rollback()
-            await fail(runtime, str(document_id), reason)
-            return None
-        previous_count = await vector_count(session, document)
-        now = utcnow()
-        document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
-        document.attempts += 1
-        document.started_at = document.status_changed_at = now
-        job = _Job(
-            document.id,
-            document.bot_id,
-            document.content_type,
-            document.storage_key,
-            previous_count,
-        )
-        await session.commit()
+        exhausted = document.attempts >= limit
+        if not exhausted:
+            job = await _claim_for_run(session, document)
+    if exhausted:
+        await fail(runtime, str(document_id), f"processing did not complete after {limit} attempts")
+        return None
     return job
 
 
+async def _claim_for_run(session: AsyncSession, document: Document) -> _Job:
+    previous_count = await vector_count(session, document)
+    now = utcnow()
+    document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
+    document.attempts += 1
+    document.started_at = document.status_changed_at = now
+    await session.flush()
+    return _Job(
+        document.id,
+        document.bot_id,
+        document.content_type,
+        document.storage_key,
+        previous_count,
+    )
+
+
 async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_count: int) -> None:
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         await _claim(session, job, progress=15, page_count=page_count)
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == job.id))
         rows = [
@@ -185,13 +194,11 @@ async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_co
         ]
         for start in range(0, len(rows), 1000):
             await session.execute(DocumentChunk.__table__.insert(), rows[start : start + 1000])
-        await session.commit()
 
 
 async def _set_progress(runtime: Runtime, job: _Job, progress: int) -> None:
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         await _claim(session, job, progress=min(progress, 99))
-        await session.commit()
 
 
 async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
@@ -208,7 +215,7 @@ async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
 
 async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timings) -> None:
     model = runtime.agent.embedder.model
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         now = utcnow()
         await _claim(
             session,
@@ -226,9 +233,14 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
             previous, bot.embedding_model = bot.embedding_model, model
             if previous is not None:
                 await _requeue_other_models(session, job, model)
-        await session.commit()
-        await jobs.send_pending(session)
-    log.info("document_ready", document_id=str(job.id), chunks=chunk_count, **timings.summary())
+    log.info(
+        "document_ready",
+        document_id=str(job.id),
+        chunks=chunk_count,
+        # Chunks sent to the embedding provider; the others came from the cache.
+        embedded=_embedded(runtime) - timings.embedded_before,
+        **timings.summary(),
+    )
 
 
 async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) -> None:
@@ -246,7 +258,7 @@ async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) ->
     for document in stale:
         document.status, document.progress = DocumentStatus.QUEUED, 0
         document.attempts, document.status_changed_at = 0, utcnow()
-        jobs.enqueue(session, "documents.process", str(document.id))
+        jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     log.info(
         "bot_embedding_model_changed", bot_id=str(job.bot_id), model=model, requeued=len(stale)
     )
@@ -255,7 +267,7 @@ async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) ->
 async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
     """Mark the document failed with `reason` and remove anything a partial run indexed."""
     doc_id = uuid.UUID(document_id)
-    async with runtime.sessionmaker() as session:
+    async with runtime.read() as session:
         document = await session.get(Document, doc_id)
         if document is None or document.status not in _UNFINISHED:
             return
@@ -264,7 +276,7 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
     # Vectors go first, while the document still reads `processing` (a reindex is refused
     # then), so they can never race with a new run's vectors.
     vectors_left = await _try_delete_vectors(runtime, bot_id, doc_id, count)
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         now = utcnow()
         await session.execute(
             update(Document)
@@ -280,9 +292,7 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
         )
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
         if vectors_left:  # the store is down too: try again later, with backoff
-            jobs.enqueue(session, "documents.purge", str(bot_id), document_id, count, None)
-        await session.commit()
-        await jobs.send_pending(session)
+            jobs.enqueue(session, jobs.Task.PURGE_DOCUMENT, str(bot_id), document_id, count, None)
     log.warning("document_failed", document_id=document_id, reason=reason)
 
 
@@ -300,7 +310,7 @@ async def _try_delete_vectors(
 
 async def _discard_if_deleted(runtime: Runtime, job: _Job, chunk_count: int) -> None:
     """A document deleted mid-run: remove the vectors this run may have added after the purge."""
-    async with runtime.sessionmaker() as session:
+    async with runtime.read() as session:
         exists = await session.scalar(select(Document.id).where(Document.id == job.id))
     if exists is None:
         written = range(max(chunk_count, job.previous_count))
@@ -332,7 +342,7 @@ async def purge(
 async def requeue_stuck(runtime: Runtime) -> int:
     """Send again documents that sat in `queued` or `processing` too long (a lost task)."""
     cutoff = utcnow() - timedelta(seconds=runtime.settings.stuck_after_seconds)
-    async with runtime.sessionmaker() as session:
+    async with runtime.transaction() as session:
         stuck = (
             await session.scalars(
                 select(Document)
@@ -343,9 +353,7 @@ async def requeue_stuck(runtime: Runtime) -> int:
         ).all()
         for document in stuck:
             document.status_changed_at = utcnow()  # not again before another full timeout
-            jobs.enqueue(session, "documents.process", str(document.id))
-        await session.commit()
-        await jobs.send_pending(session)
+            jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     if stuck:
         log.warning("stuck_documents_requeued", count=len(stuck))
     return len(stuck)

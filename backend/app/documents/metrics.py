@@ -13,18 +13,17 @@ from app.documents.models import Document, DocumentStatus
 
 @on_scrape
 async def refresh_documents_by_status(runtime: Runtime) -> None:
-    async with runtime.sessionmaker() as session:
+    async with runtime.read() as session:
         stmt = select(Document.status, func.count()).group_by(Document.status)
         rows = await session.execute(stmt)
-        counts = dict(rows.tuples().all())
+        counts = dict(rows.all())
     for status in DocumentStatus:
         DOCUMENTS_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))
 
 
 @on_scrape
 async def refresh_queue_depth(runtime: Runtime) -> None:
-    from app.core.celery_app import celery_app
-
+    celery_app = runtime.celery
     queue = celery_app.conf.task_default_queue
 
     def depth() -> int:

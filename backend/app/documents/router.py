@@ -5,12 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.bots.dependencies import OwnedBot
-from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
-from app.core.runtime import RuntimeDep
+from app.core.runtime import RuntimeDep, SessionDep, reads_only
 from app.documents import metrics as _metrics  # noqa: F401 - registers the scrape hooks
 from app.documents import service
-from app.documents.dependencies import OwnedDocument, ReleasedBot, StagedUpload
+from app.documents.dependencies import OwnedDocument, StagedUpload
 from app.documents.models import DocumentStatus
 from app.documents.schemas import (
     ChunkPublic,
@@ -56,7 +55,7 @@ async def upload_document(
     bot: OwnedBot, staged: StagedUpload, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:
     """Upload a file (multipart field `file`). It is queued for processing; poll its status."""
-    document = await service.create_from_upload(session, runtime.settings, bot, staged)
+    document = await service.create_from_upload(session, bot, staged, settings=runtime.settings)
     return DocumentPublic.model_validate(document)
 
 
@@ -70,7 +69,7 @@ async def create_text_document(
     data: TextDocumentCreate, bot: OwnedBot, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:
     """Add pasted text as a document named `title`; processed like an uploaded file."""
-    document = await service.create_from_text(session, runtime.settings, bot, data)
+    document = await service.create_from_text(session, bot, data, settings=runtime.settings)
     return DocumentPublic.model_validate(document)
 
 
@@ -118,12 +117,14 @@ async def reindex_document(
     document: OwnedDocument, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:
     """Parse, chunk and embed the document again (e.g. after changing embedding provider)."""
-    return DocumentPublic.model_validate(await service.reindex(session, runtime.settings, document))
+    document = await service.reindex(session, document, settings=runtime.settings)
+    return DocumentPublic.model_validate(document)
 
 
 @router.post("/bots/{bot_id}/search", response_model=SearchResults)
+@reads_only
 async def search(
-    data: SearchRequest, bot: ReleasedBot, session: SessionDep, runtime: RuntimeDep
+    data: SearchRequest, bot: OwnedBot, session: SessionDep, runtime: RuntimeDep
 ) -> SearchResults:
     """Retrieval testing: the bot's best-matching chunks for `query`, best first, with scores."""
-    return SearchResults(items=await service.search(session, runtime, bot, data))
+    return SearchResults(items=await service.search(session, bot, data, agent=runtime.agent))

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import anyio
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.errors import EmbeddingModelMismatch as AgentModelMismatch
+from agent.factory import AgentProviders
 from agent.parsing import sniff
 from agent.rag import BotProfile, ChunkInfo, RagAgent
 from app.billing import service as billing_service
@@ -25,26 +25,21 @@ from app.core import jobs
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.pagination import PageParams, paginate
-from app.core.runtime import Runtime
 from app.documents import storage
 from app.documents.exceptions import (
     DocumentBusy,
     DocumentNotFound,
     DuplicateDocument,
-    EmbeddingModelMismatch,
     EmptyDocument,
     FileTooLarge,
     UnsupportedFileType,
 )
 from app.documents.models import Document, DocumentChunk, DocumentStatus, vector_id
 from app.documents.schemas import SearchHit, SearchRequest, TextDocumentCreate
-from app.users.models import User
-
-PROCESS_TASK = "documents.process"
-PURGE_TASK = "documents.purge"
+from app.users.models import Principal
 
 
-async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) -> Document:
+async def get_owned(session: AsyncSession, owner: Principal, document_id: uuid.UUID) -> Document:
     document = await session.scalar(
         select(Document)
         .join(Bot, Bot.id == Document.bot_id)
@@ -59,7 +54,7 @@ async def get_owned(session: AsyncSession, owner: User, document_id: uuid.UUID) 
 
 
 async def create_from_upload(
-    session: AsyncSession, settings: Settings, bot: Bot, staged: storage.StagedFile
+    session: AsyncSession, bot: Bot, staged: storage.StagedFile, *, settings: Settings
 ) -> Document:
     """Validate a staged upload and record it; the file moves into the store on success."""
     if staged.size == 0:
@@ -69,11 +64,11 @@ async def create_from_upload(
     content_type = sniff(head, staged.filename)
     if content_type is None:
         raise UnsupportedFileType()
-    return await _record(session, settings, bot, staged, content_type)
+    return await _record(session, bot, staged, content_type, settings=settings)
 
 
 async def create_from_text(
-    session: AsyncSession, settings: Settings, bot: Bot, data: TextDocumentCreate
+    session: AsyncSession, bot: Bot, data: TextDocumentCreate, *, settings: Settings
 ) -> Document:
     if not data.content.strip():
         raise EmptyDocument("The text is empty.")
@@ -89,17 +84,18 @@ async def create_from_text(
         storage.stage_bytes, settings.upload_dir, raw, storage.display_name(data.title)
     )
     try:
-        return await _record(session, settings, bot, staged, content_type)
+        return await _record(session, bot, staged, content_type, settings=settings)
     finally:
         staged.discard()
 
 
 async def _record(
     session: AsyncSession,
-    settings: Settings,
     bot: Bot,
     staged: storage.StagedFile,
     content_type: str,
+    *,
+    settings: Settings,
 ) -> Document:
     await _reject_duplicate(session, bot.id, staged.sha256)
     # The plan's documents, storage and per-file limits (402); locks the account until commit.
@@ -126,7 +122,7 @@ async def _record(
     await anyio.to_thread.run_sync(
         storage.accept, staged, settings.upload_dir, document.storage_key
     )
-    jobs.enqueue(session, PROCESS_TASK, str(document.id))
+    jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     return document
 
 
@@ -171,28 +167,45 @@ async def resolve_chunks(
     keys = [key for key in map(_parse_vector_id, chunk_ids) if key is not None]
     if not keys:
         return {}
-    wanted = {document_id for document_id, _ in keys}
     rows = await session.execute(
-        select(DocumentChunk, Document.filename)
-        .join(Document, Document.id == DocumentChunk.document_id)
-        .where(
-            DocumentChunk.bot_id == bot_id,
-            DocumentChunk.document_id.in_(wanted),
-            DocumentChunk.chunk_index.in_({index for _, index in keys}),
-        )
+        _CHUNKS_BY_KEY,
+        {
+            "bot_id": bot_id,
+            "document_ids": list({document_id for document_id, _ in keys}),
+            "indexes": list({index for _, index in keys}),
+        },
     )
     found: dict[str, ChunkInfo] = {}
-    for chunk, filename in rows:
-        key = vector_id(chunk.document_id, chunk.chunk_index)
+    for chunk_id, document_id, chunk_index, text, page, filename in rows:
+        key = vector_id(document_id, chunk_index)
         found[key] = ChunkInfo(
-            chunk_id=str(chunk.id),  # the id /documents/{id}/chunks lists, not the vector id
-            document_id=str(chunk.document_id),
+            chunk_id=str(chunk_id),  # the id /documents/{id}/chunks lists, not the vector id
+            document_id=str(document_id),
             document_name=filename,
-            chunk_index=chunk.chunk_index,
-            text=chunk.text,
-            page=chunk.page,
+            chunk_index=chunk_index,
+            text=text,
+            page=page,
         )
     return {key: found[key] for key in chunk_ids if key in found}
+
+
+# Built once: every chat turn resolves its sources (see `app.core.db.per_dialect`).
+_CHUNKS_BY_KEY = (
+    select(
+        DocumentChunk.id,
+        DocumentChunk.document_id,
+        DocumentChunk.chunk_index,
+        DocumentChunk.text,
+        DocumentChunk.page,
+        Document.filename,
+    )
+    .join(Document, Document.id == DocumentChunk.document_id)
+    .where(
+        DocumentChunk.bot_id == bindparam("bot_id"),
+        DocumentChunk.document_id.in_(bindparam("document_ids", expanding=True)),
+        DocumentChunk.chunk_index.in_(bindparam("indexes", expanding=True)),
+    )
+)
 
 
 def _parse_vector_id(value: str) -> tuple[uuid.UUID, int] | None:
@@ -204,28 +217,20 @@ def _parse_vector_id(value: str) -> tuple[uuid.UUID, int] | None:
 
 
 async def search(
-    session: AsyncSession, runtime: Runtime, bot: Bot, data: SearchRequest
+    session: AsyncSession, bot: Bot, data: SearchRequest, *, agent: AgentProviders
 ) -> list[SearchHit]:
     """Retrieval testing: the same retrieval chat uses, without the relevance floor."""
     if bot.embedding_model is None:
         return []  # nothing indexed yet
-    agent = RagAgent(runtime.agent.embedder, runtime.agent.vector_store, runtime.agent.llm)
+    rag = RagAgent(agent.embedder, agent.vector_store, agent.llm)
     profile = BotProfile(namespace=str(bot.id), embedding_model=bot.embedding_model)
-    try:
-        sources = await agent.retrieve(
-            profile,
-            data.query,
-            top_k=data.top_k,
-            min_score=-1.0,
-            resolve=lambda ids: resolve_chunks(session, bot.id, ids),
-        )
-    except AgentModelMismatch as exc:
-        raise EmbeddingModelMismatch(
-            details={
-                "bot_embedding_model": bot.embedding_model,
-                "current_embedding_model": runtime.agent.embedder.model,
-            }
-        ) from exc
+    sources = await rag.retrieve(
+        profile,
+        data.query,
+        top_k=data.top_k,
+        min_score=-1.0,
+        resolve=lambda ids: resolve_chunks(session, bot.id, ids),
+    )
     return [
         SearchHit(
             chunk_id=s.chunk_id,
@@ -243,7 +248,7 @@ async def search(
 # --- Changing ---------------------------------------------------------------------------
 
 
-async def reindex(session: AsyncSession, settings: Settings, document: Document) -> Document:
+async def reindex(session: AsyncSession, document: Document, *, settings: Settings) -> Document:
     """Queue the document again, e.g. after the embedding provider changed."""
     stale_before = utcnow() - timedelta(seconds=settings.stuck_after_seconds)
     if document.status == DocumentStatus.PROCESSING and document.status_changed_at > stale_before:
@@ -252,7 +257,7 @@ async def reindex(session: AsyncSession, settings: Settings, document: Document)
     document.progress, document.error, document.attempts = 0, None, 0
     document.status_changed_at, document.finished_at = utcnow(), None
     await session.flush()
-    jobs.enqueue(session, PROCESS_TASK, str(document.id))
+    jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     return document
 
 
@@ -262,7 +267,12 @@ async def delete(session: AsyncSession, document: Document) -> None:
     await session.delete(document)
     await session.flush()
     jobs.enqueue(
-        session, PURGE_TASK, str(document.bot_id), str(document.id), count, document.storage_key
+        session,
+        jobs.Task.PURGE_DOCUMENT,
+        str(document.bot_id),
+        str(document.id),
+        count,
+        document.storage_key,
     )
 
 
@@ -283,4 +293,4 @@ async def _purge_files_of_bot(session: AsyncSession, bot: Bot) -> None:
     stmt = select(Document.storage_key).where(Document.bot_id == bot.id)
     keys = (await session.scalars(stmt)).all()
     for key in keys:
-        jobs.enqueue(session, PURGE_TASK, str(bot.id), None, 0, key)
+        jobs.enqueue(session, jobs.Task.PURGE_DOCUMENT, str(bot.id), None, 0, key)

@@ -7,22 +7,22 @@ retries run out, or the error is permanent, the document fails with a readable r
 
 from __future__ import annotations
 
-from celery import Task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import DBAPIError
 
 from agent.errors import TransientError
-from app.core.celery_app import celery_app
+from app.core.jobs import Task as TaskName
 from app.core.logging import get_logger
-from app.core.runtime import run_in_worker, worker_runtime
+from app.core.worker import process_runtime, run_in_worker
 from app.documents import ingest
 
 log = get_logger(__name__)
 RETRY_BACKOFF_MAX = 600
 
 
-@celery_app.task(name="documents.process", bind=True, max_retries=None)
+@shared_task(name=TaskName.PROCESS_DOCUMENT.value, bind=True, max_retries=None)
 def process(self: Task, document_id: str) -> None:
     try:
         run_in_worker(lambda runtime: ingest.process_document(runtime, document_id))
@@ -32,7 +32,7 @@ def process(self: Task, document_id: str) -> None:
         log.warning("document_infrastructure_error", document_id=document_id, error=repr(exc))
         _retry_or_fail(self, document_id, "the database or a provider was unreachable")
     except SoftTimeLimitExceeded:
-        limit = worker_runtime().settings.task_soft_time_limit
+        limit = process_runtime().settings.task_soft_time_limit
         _fail(document_id, f"processing took longer than {limit} seconds; split the document")
     except Exception:
         # A bug must not leave the document spinning; the traceback goes to the log.
@@ -43,7 +43,7 @@ def process(self: Task, document_id: str) -> None:
 def _retry_or_fail(
     task: Task, document_id: str, reason: str, retry_after: float | None = None
 ) -> None:
-    settings = worker_runtime().settings
+    settings = process_runtime().settings
     retries = task.request.retries
     if retries >= settings.ingest_max_retries:
         _fail(document_id, f"{reason} (gave up after {retries + 1} attempts)")
@@ -60,8 +60,8 @@ def _fail(document_id: str, reason: str) -> None:
     run_in_worker(lambda runtime: ingest.fail(runtime, document_id, reason))
 
 
-@celery_app.task(
-    name="documents.purge",
+@shared_task(
+    name=TaskName.PURGE_DOCUMENT.value,
     autoretry_for=(Exception,),
     retry_backoff=True,
     retry_jitter=True,
@@ -73,6 +73,6 @@ def purge(bot_id: str, document_id: str | None, vector_count: int, storage_key: 
     )
 
 
-@celery_app.task(name="documents.sweep_stuck")
+@shared_task(name=TaskName.SWEEP_STUCK_DOCUMENTS.value)
 def sweep_stuck() -> int:
     return run_in_worker(ingest.requeue_stuck)

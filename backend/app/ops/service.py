@@ -16,15 +16,13 @@ CHECK_TIMEOUT = 3.0
 
 
 async def _database(runtime: Runtime) -> None:
-    async with runtime.sessionmaker() as session:
+    async with runtime.read() as session:
         await session.execute(text("SELECT 1"))
 
 
 async def _broker(runtime: Runtime) -> None:
-    from app.core.celery_app import celery_app
-
     def connect() -> None:
-        with celery_app.connection_for_write() as conn:
+        with runtime.celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=CHECK_TIMEOUT)
 
     await anyio.to_thread.run_sync(connect, abandon_on_cancel=True)

@@ -8,9 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
-from app.core.db import SessionDep
 from app.core.pagination import Page, PageParamsDep
-from app.core.runtime import RuntimeDep
+from app.core.runtime import RuntimeDep, SessionDep
 from app.users import service
 from app.users.dependencies import CurrentUser, client_ip
 from app.users.schemas import (
@@ -46,7 +45,7 @@ async def _login(
         rule, "login-email", service.normalize_email(email), message=message
     )
     user = await service.authenticate(session, email, password)
-    return await service.issue_tokens(session, user, runtime.settings)
+    return await service.issue_tokens(session, user, settings=runtime.settings)
 
 
 @auth_router.post("/login", response_model=TokenPair)
@@ -75,7 +74,9 @@ async def token(
 @auth_router.post("/refresh", response_model=TokenPair)
 async def refresh(data: RefreshRequest, session: SessionDep, runtime: RuntimeDep) -> TokenPair:
     """Trade a refresh token for a new pair. Reusing an old one revokes its whole session."""
-    return await service.rotate_refresh_token(session, data.refresh_token, runtime.settings)
+    return await service.rotate_refresh_token(
+        session, data.refresh_token, settings=runtime.settings
+    )
 
 
 @users_router.get("/me", response_model=UserPublic)

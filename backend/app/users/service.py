@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import security
+from app.core.cache import forget_after_commit
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.pagination import PageParams, paginate
@@ -22,7 +23,7 @@ from app.users.exceptions import (
     InvalidToken,
     RefreshTokenReused,
 )
-from app.users.models import ApiKey, RefreshToken, User
+from app.users.models import ApiKey, ApiKeyGrant, Principal, RefreshToken, User
 from app.users.schemas import ApiKeyCreate, TokenPair, UserCreate, UserUpdate
 
 API_KEY_PREFIX = "cs"
@@ -40,10 +41,10 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 async def register(session: AsyncSession, data: UserCreate) -> User:
     if await get_by_email(session, data.email):
         raise EmailTaken()
+    # Hashed before anything is written: on SQLite the write lock waits for no argon2.
+    password_hash = await security.hash_password(data.password)
     user = User(
-        email=normalize_email(data.email),
-        password_hash=await security.hash_password(data.password),
-        full_name=data.full_name,
+        email=normalize_email(data.email), password_hash=password_hash, full_name=data.full_name
     )
     session.add(user)
     try:
@@ -54,7 +55,11 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
     return user
 
 
-async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> User:
+async def update_user(session: AsyncSession, principal: Principal, data: UserUpdate) -> User:
+    """Change the name or the password; a new password ends every session, this one too."""
+    user = await session.get(User, principal.id, with_for_update=True)
+    if user is None:
+        raise InvalidToken()
     if data.full_name is not None:
         user.full_name = data.full_name
     if data.password is not None:
@@ -63,6 +68,7 @@ async def update_user(session: AsyncSession, user: User, data: UserUpdate) -> Us
         user.password_hash = await security.hash_password(data.password)
         await revoke_all_sessions(session, user.id)
     await session.flush()
+    forget_after_commit(session, principal_key(user.id))
     return user
 
 
@@ -77,10 +83,17 @@ async def authenticate(session: AsyncSession, email: str, password: str) -> User
 
 
 async def issue_tokens(
-    session: AsyncSession, user: User, settings: Settings, family_id: uuid.UUID | None = None
+    session: AsyncSession,
+    user: User,
+    *,
+    settings: Settings,
+    family_id: uuid.UUID | None = None,
 ) -> TokenPair:
     access, expires_in = security.create_access_token(
-        user.id, settings.resolved_secret_key, settings.access_token_minutes
+        user.id,
+        settings.resolved_secret_key,
+        settings.access_token_minutes,
+        version=user.token_version,
     )
     refresh = security.new_secret(REFRESH_PREFIX)
     session.add(
@@ -95,7 +108,9 @@ async def issue_tokens(
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=expires_in)
 
 
-async def rotate_refresh_token(session: AsyncSession, token: str, settings: Settings) -> TokenPair:
+async def rotate_refresh_token(
+    session: AsyncSession, token: str, *, settings: Settings
+) -> TokenPair:
     """Trade a refresh token for a new pair. A second use revokes the whole family."""
     token_hash = security.hash_secret(token)
     now = utcnow()
@@ -123,15 +138,20 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise InactiveUser()
-    return await issue_tokens(session, user, settings, family_id=row.family_id)
+    return await issue_tokens(session, user, settings=settings, family_id=row.family_id)
 
 
 async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
-    await session.execute(
+    """A stolen refresh token was used: end its family, and every access token of the user
+    (which of them the thief holds is unknown)."""
+    revoked = await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
+        .returning(RefreshToken.user_id)
     )
+    for user_id in set(revoked.scalars()):
+        await _end_access_tokens(session, user_id)
 
 
 async def revoke_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -140,26 +160,61 @@ async def revoke_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    await _end_access_tokens(session, user_id)
 
 
-async def user_from_access_token(session: AsyncSession, token: str, settings: Settings) -> User:
+async def _end_access_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(token_version=User.token_version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    forget_after_commit(session, principal_key(user_id))
+
+
+# --- Who is asking ------------------------------------------------------------------------
+# Callers may keep a Principal for a moment (`Runtime.cache`) under `principal_key`;
+# the functions above forget it when they change what it says.
+
+
+def principal_key(user_id: uuid.UUID) -> tuple[str, uuid.UUID]:
+    return ("principal", user_id)
+
+
+def api_key_cache_key(key_hash: str) -> tuple[str, str]:
+    return ("api-key", key_hash)
+
+
+def access_token_claims(token: str, *, settings: Settings) -> tuple[uuid.UUID, int]:
+    """The user id and token version of a valid access token, or 401."""
     try:
-        user_id = security.decode_access_token(token, settings.resolved_secret_key)
+        return security.decode_access_token(token, settings.resolved_secret_key)
     except security.InvalidToken as exc:
         raise InvalidToken() from exc
+
+
+async def load_principal(session: AsyncSession, user_id: uuid.UUID) -> Principal:
     user = await session.get(User, user_id)
     if user is None:
         raise InvalidToken()
-    if not user.is_active:
+    return Principal.of(user)
+
+
+def check_principal(principal: Principal, token_version: int | None = None) -> Principal:
+    """Refuse a deactivated account, or a token issued before its sessions were ended."""
+    if token_version is not None and token_version != principal.token_version:
+        raise InvalidToken()
+    if not principal.is_active:
         raise InactiveUser()
-    return user
+    return principal
 
 
 # --- API keys -----------------------------------------------------------------------------
 
 
 async def create_api_key(
-    session: AsyncSession, user: User, data: ApiKeyCreate
+    session: AsyncSession, user: Principal, data: ApiKeyCreate
 ) -> tuple[ApiKey, str]:
     key = security.new_secret(API_KEY_PREFIX)
     api_key = ApiKey(
@@ -171,7 +226,7 @@ async def create_api_key(
 
 
 async def list_api_keys(
-    session: AsyncSession, user: User, params: PageParams
+    session: AsyncSession, user: Principal, params: PageParams
 ) -> tuple[list[ApiKey], int]:
     stmt = (
         select(ApiKey)
@@ -181,7 +236,7 @@ async def list_api_keys(
     return await paginate(session, stmt, params)
 
 
-async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -> None:
+async def revoke_api_key(session: AsyncSession, user: Principal, key_id: uuid.UUID) -> None:
     api_key = await session.scalar(
         select(ApiKey).where(
             ApiKey.id == key_id, ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)
@@ -191,18 +246,44 @@ async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -
         raise ApiKeyNotFound()
     api_key.revoked_at = utcnow()
     await session.flush()
+    forget_after_commit(session, api_key_cache_key(api_key.key_hash))
 
 
-async def user_from_api_key(session: AsyncSession, key: str) -> User:
-    api_key = await session.scalar(
-        select(ApiKey).where(
-            ApiKey.key_hash == security.hash_secret(key), ApiKey.revoked_at.is_(None)
-        )
+async def api_key_owner(session: AsyncSession, key: str) -> tuple[Principal, ApiKeyGrant]:
+    """The owner of an active API key, with the key, in one query; or 401."""
+    row = await session.execute(
+        select(User, ApiKey)
+        .join(ApiKey, ApiKey.user_id == User.id)
+        .where(ApiKey.key_hash == security.hash_secret(key), ApiKey.revoked_at.is_(None))
     )
-    if api_key is None:
+    found = row.one_or_none()
+    if found is None:
         raise InvalidApiKey()
-    user = await session.get(User, api_key.user_id)
-    if user is None or not user.is_active:
-        raise InactiveUser()
-    api_key.last_used_at = utcnow()
-    return user
+    user, api_key = found
+    return Principal.of(user), ApiKeyGrant(api_key.id, api_key.key_hash, api_key.last_used_at)
+
+
+# `last_used_at` is for people ("used 3 minutes ago"): once a minute is precise enough.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def needs_touch(api_key: ApiKeyGrant) -> bool:
+    last = api_key.last_used_at
+    return last is None or utcnow() - last >= API_KEY_TOUCH_INTERVAL
+
+
+async def touch_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
+    """Record a use, unless another request did within the interval (no write then)."""
+    now = utcnow()
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key_id,
+            or_(
+                ApiKey.last_used_at.is_(None),
+                ApiKey.last_used_at <= now - API_KEY_TOUCH_INTERVAL,
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,4 +1,5 @@
-"""50 concurrent requests at the edge of a limit never overshoot it (committed mode: real races)."""
+"""50 concurrent requests at the edge of a limit never overshoot it, and concurrent counts are
+never lost (committed mode: real races)."""
 
 from __future__ import annotations
 
@@ -39,32 +40,28 @@ async def test_bots_at_the_edge_of_the_limit(live_client, make_live_user, stripe
 
 async def _race(live_runtime, attempt) -> int:
     async def one() -> bool:
-        async with live_runtime.sessionmaker() as session:
-            try:
+        try:
+            async with live_runtime.transaction() as session:
                 await attempt(session)
-            except PlanLimitReached:
-                await session.rollback()
-                return False
-            await session.commit()
-            return True
+        except PlanLimitReached:
+            return False
+        return True
 
     return sum(await asyncio.gather(*(one() for _ in range(N))))
 
 
-async def test_messages_at_the_edge_of_the_quota(
+async def test_concurrent_counts_are_never_lost(
     live_runtime, live_client, make_live_user, stripe_settings
 ):
-    stripe_settings.plan_limits = {"free": {"messages_per_month": 10}}
     owner_id = uuid.UUID(await account_id(live_client, await make_live_user()))
+    start, _ = service.usage_period(None, service.utcnow())
 
-    async def message(session):
-        await service.record_message(session, owner_id, settings=stripe_settings)
+    async def turn(session):
+        await service.count_usage(session, owner_id, start, messages=1, tokens=7)
 
-    assert await _race(live_runtime, message) == 10
-    assert await _race(live_runtime, message) == 0
-    async with live_runtime.sessionmaker() as session:
-        start, _ = service.usage_period(None, service.utcnow())
-        assert await service.messages_used(session, owner_id, start) == 10
+    assert await _race(live_runtime, turn) == N
+    async with live_runtime.read() as session:
+        assert await service.messages_used(session, owner_id, start) == N
 
 
 async def test_documents_and_storage_at_the_edge(

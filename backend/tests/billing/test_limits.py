@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from app.billing import service
-from app.billing.exceptions import MessageQuotaExceeded, PlanLimitReached
+from app.billing.exceptions import PlanLimitReached
 from tests.billing.conftest import account_id, deliver, plan_of, subscribe
 from tests.billing.helpers import add_document, documents_table
 from tests.fakes.stripe import event, invoice
@@ -137,14 +137,20 @@ async def test_the_subscription_shows_document_usage(
     assert usage["storage_bytes"] == {"used": 1024, "limit": 50 * MB}
 
 
+async def message(db, owner_id, settings, tokens: int = 0) -> int:
+    """What a chat turn does: check the quota first, count with the answer; returns used."""
+    period = await service.check_message_quota(db, owner_id, settings=settings)
+    await service.count_usage(db, owner_id, period, messages=1, tokens=tokens)
+    return await service.messages_used(db, owner_id, period)
+
+
 async def test_monthly_messages_give_402_at_limit_plus_one(client, db, owner, stripe_settings):
     stripe_settings.plan_limits = {"free": {"messages_per_month": 3}}
     owner_id = uuid.UUID(await account_id(client, owner))
     for n in range(1, 4):
-        usage = await service.record_message(db, owner_id, settings=stripe_settings, tokens=10)
-        assert (usage.used, usage.limit) == (n, 3)
+        assert await message(db, owner_id, stripe_settings, tokens=10) == n
     with pytest.raises(PlanLimitReached) as exc:
-        await service.record_message(db, owner_id, settings=stripe_settings)
+        await message(db, owner_id, stripe_settings)
     assert exc.value.status_code == 402
     assert exc.value.details == {
         "resource": "messages_per_month",
@@ -152,12 +158,6 @@ async def test_monthly_messages_give_402_at_limit_plus_one(client, db, owner, st
         "used": 3,
         "plan": "free",
     }
-    with pytest.raises(PlanLimitReached):
-        await service.ensure_message_quota(db, owner_id, settings=stripe_settings)
-    with pytest.raises(MessageQuotaExceeded) as visitor:  # widget visitors get a 429
-        await service.record_message(db, owner_id, settings=stripe_settings, visitor=True)
-    assert visitor.value.status_code == 429
-    assert int(visitor.value.headers["Retry-After"]) > 0
     await db.commit()
     assert (await plan_of(client, owner))["usage"]["messages"] == {"used": 3, "limit": 3}
 
@@ -165,8 +165,8 @@ async def test_monthly_messages_give_402_at_limit_plus_one(client, db, owner, st
 async def test_messages_are_unlimited_without_stripe(db, client, owner, settings):
     owner_id = uuid.UUID(await account_id(client, owner))
     for _ in range(5):
-        usage = await service.record_message(db, owner_id, settings=settings)
-    assert (usage.used, usage.limit) == (5, None)
+        used = await message(db, owner_id, settings)
+    assert used == 5
 
 
 async def test_invoice_paid_starts_a_new_usage_period(client, db, owner, stripe_settings):
@@ -175,17 +175,16 @@ async def test_invoice_paid_starts_a_new_usage_period(client, db, owner, stripe_
     sub = await subscribe(client, owner, created=now - 100)
     owner_id = uuid.UUID(await account_id(client, owner))
     for _ in range(2):
-        await service.record_message(db, owner_id, settings=stripe_settings)
+        await message(db, owner_id, stripe_settings)
     with pytest.raises(PlanLimitReached):
-        await service.record_message(db, owner_id, settings=stripe_settings)
+        await message(db, owner_id, stripe_settings)
     await db.commit()
     renewal = invoice(sub["id"], customer=sub["customer"], period=(now - 60, now + 30 * 86400))
     assert (await deliver(client, event("invoice.paid", renewal, created=now))).status_code == 200
     state = await plan_of(client, owner)
     assert state["usage"]["messages"] == {"used": 0, "limit": 2}
     assert state["usage_period_start"] == state["current_period_start"]
-    usage = await service.record_message(db, owner_id, settings=stripe_settings)
-    assert usage.used == 1
+    assert await message(db, owner_id, stripe_settings) == 1
 
 
 async def test_checks_without_stripe_can_be_capped_by_settings(client, owner, settings):

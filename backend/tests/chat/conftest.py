@@ -112,7 +112,7 @@ def gemini(_gemini_fakes: tuple[FakeGeminiChat, FakeGeminiEmbeddings]) -> FakeGe
 @pytest.fixture
 def gemini_settings(settings: Settings, gemini: FakeGeminiChat) -> Settings:
     """The app configured for Gemini (answers and embeddings) at the fake server."""
-    settings.gemini_api_key = "test-key"
-    settings.gemini_base_url = gemini.server.url
-    settings.llm_timeout_seconds = LLM_TIMEOUT_SECONDS
+    settings.agent.gemini_api_key = "test-key"
+    settings.agent.gemini_base_url = gemini.server.url
+    settings.agent.llm_timeout_seconds = LLM_TIMEOUT_SECONDS
     return settings

@@ -34,6 +34,28 @@ def test_environment_variables_use_spec_names(monkeypatch, tmp_path):
     assert s.max_upload_bytes == 7 * 1024 * 1024
 
 
+def test_agent_settings_are_read_from_flat_variables(monkeypatch, tmp_path):
+    monkeypatch.setenv("GEMINI_API_KEY", "from-env")
+    monkeypatch.setenv("EMBEDDING_DIM", "1536")
+    monkeypatch.setenv("LLM_TIMEOUT_SECONDS", "12.5")
+    monkeypatch.setenv("MAX_PDF_PAGES", "50")
+    (tmp_path / ".env").write_text(
+        "PINECONE_INDEX_HOST=https://index.example\nGEMINI_API_KEY=from-file\n"
+    )
+    s = Settings(_env_file=tmp_path / ".env", data_dir=tmp_path)
+    assert s.agent.gemini_api_key == "from-env"  # the environment wins over .env
+    assert s.agent.pinecone_index_host == "https://index.example"
+    assert (s.agent.embedding_dim, s.agent.llm_timeout_seconds) == (1536, 12.5)
+    assert s.agent.max_pdf_pages == 50
+
+
+def test_the_workers_byte_limit_is_the_upload_limit(monkeypatch, tmp_path):
+    # Otherwise an upload the API accepted above 20 MB fails in the worker.
+    monkeypatch.setenv("MAX_UPLOAD_MB", "50")
+    s = Settings(_env_file=None, data_dir=tmp_path)
+    assert s.agent.max_document_bytes == s.max_upload_bytes == 50 * 1024 * 1024
+
+
 def test_embedded_default_modes(monkeypatch, tmp_path):
     for name in (
         "DATABASE_URL",
@@ -73,7 +95,7 @@ def test_env_example_loads_as_the_embedded_default(tmp_path, monkeypatch):
     for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "GEMINI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     s = Settings(_env_file=example, data_dir=tmp_path)
-    assert s.database_url is None and s.gemini_api_key is None and s.plan_limits == {}
+    assert s.database_url is None and s.agent.gemini_api_key is None and s.plan_limits == {}
     assert s.modes()["database"].startswith("sqlite")
 
 

@@ -30,8 +30,8 @@ def local_worker(tmp_path_factory, database_url, broker_url):
 
 
 @pytest.fixture
-def on_worker(local_worker, settings):
+def on_worker(local_worker, settings, live_runtime):
     """The API under test shares the worker's data dir and sends its jobs to it."""
     settings.data_dir = local_worker.data_dir
-    with sending_to(local_worker.broker_url, local_worker.queue):
+    with sending_to(live_runtime, local_worker.broker_url, local_worker.queue):
         yield local_worker

@@ -125,14 +125,14 @@ async def test_delete_removes_chunks_vectors_and_file(
     bot = await create_bot(live_client, owner)
     created = (await add_text(live_client, owner, bot["id"], REFUNDS)).json()
     doc = await wait_for(live_client, owner, created["id"], worker=on_worker)
-    async with live_runtime.sessionmaker() as session:
+    async with live_runtime.read() as session:
         row = await session.get(Document, uuid.UUID(doc["id"]))
         stored = live_runtime.settings.upload_dir / row.storage_key
     assert stored.exists() and await vector_ids(engine, bot["id"])
 
     assert (await live_client.delete(f"{DOCS}/{doc['id']}", headers=owner)).status_code == 204
     await _eventually(lambda: _gone(engine, bot["id"], stored), on_worker)
-    async with live_runtime.sessionmaker() as session:
+    async with live_runtime.read() as session:
         left = await session.scalar(
             select(func.count())
             .select_from(DocumentChunk)
@@ -150,7 +150,7 @@ async def test_deleting_the_bot_removes_its_stored_files(
         await add_text(live_client, owner, bot["id"], "A note to be removed with its bot.")
     ).json()
     await wait_for(live_client, owner, created["id"], worker=on_worker)
-    async with live_runtime.sessionmaker() as session:
+    async with live_runtime.read() as session:
         key = (await session.get(Document, uuid.UUID(created["id"]))).storage_key
     stored = live_runtime.settings.upload_dir / key
     assert stored.exists()
@@ -170,11 +170,10 @@ async def test_reindex_after_a_provider_change_rebuilds_the_bot(
     created = (await add_text(live_client, owner, bot["id"], REFUNDS)).json()
     doc = await wait_for(live_client, owner, created["id"], worker=on_worker)
     # As if these vectors had been made by the previous provider.
-    async with live_runtime.sessionmaker() as session:
+    async with live_runtime.transaction() as session:
         await session.execute(
             update(Bot).where(Bot.id == uuid.UUID(bot["id"])).values(embedding_model="old-model")
         )
-        await session.commit()
     search = {"query": "refunds"}
     r = await live_client.post(f"{BOTS}/{bot['id']}/search", json=search, headers=owner)
     assert r.status_code == 409 and r.json()["error"]["code"] == "embedding_model_mismatch"
@@ -193,14 +192,14 @@ async def test_sweep_requeues_stuck_documents_and_gives_up_eventually(
     owner = await make_live_user()
     bot = await create_bot(live_client, owner)
     # Sent to a queue nobody consumes: the task is lost, the document sits in `queued`.
-    with sending_to(on_worker.broker_url, "nobody-listens"):
+    with sending_to(live_runtime, on_worker.broker_url, "nobody-listens"):
         lost = (await add_text(live_client, owner, bot["id"], "Lost task document.")).json()
         crashed = (await add_text(live_client, owner, bot["id"], "Crashed worker document.")).json()
         hopeless = (
             await add_text(live_client, owner, bot["id"], "Crashes the worker every time.")
         ).json()
     old = utcnow() - timedelta(hours=1)
-    async with live_runtime.sessionmaker() as session:
+    async with live_runtime.transaction() as session:
         for doc_id, values in [
             (lost["id"], {}),
             (crashed["id"], {"status": "processing", "attempts": 1, "progress": 40}),
@@ -211,7 +210,6 @@ async def test_sweep_requeues_stuck_documents_and_gives_up_eventually(
                 .where(Document.id == uuid.UUID(doc_id))
                 .values(status_changed_at=old, **values)
             )
-        await session.commit()
 
     assert await ingest.requeue_stuck(live_runtime) == 3
     assert await ingest.requeue_stuck(live_runtime) == 0  # not again before another timeout

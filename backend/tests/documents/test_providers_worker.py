@@ -69,16 +69,17 @@ def provider_worker(tmp_path_factory, database_url, broker_url, fakes):
 
 
 @pytest.fixture
-def providers(provider_worker, fakes, settings):
+def providers(provider_worker, fakes, settings, live_runtime):
     gemini, pinecone = fakes
     for fake in fakes:
         fake.recover()
     gemini.successes_before_failing = None
     pinecone.upserts_before_failing = None
     settings.data_dir = provider_worker.data_dir
-    settings.gemini_api_key, settings.gemini_base_url = "test-key", gemini.server.url
-    settings.pinecone_api_key, settings.pinecone_index_host = "test-key", pinecone.server.url
-    with sending_to(provider_worker.broker_url, provider_worker.queue):
+    settings.agent.gemini_api_key, settings.agent.gemini_base_url = "test-key", gemini.server.url
+    settings.agent.pinecone_api_key = "test-key"
+    settings.agent.pinecone_index_host = pinecone.server.url
+    with sending_to(live_runtime, provider_worker.broker_url, provider_worker.queue):
         yield gemini, pinecone, provider_worker
 
 

@@ -38,7 +38,7 @@ def broker(request, database_url, tmp_path) -> tuple[str, str]:
 
 
 @pytest.fixture
-def crash_setup(broker, database_url, tmp_path, settings):
+def crash_setup(broker, database_url, tmp_path, settings, live_runtime):
     """A worker factory on one private queue; every worker started is killed at the end."""
     kind, url = broker
     queue, data_dir, workers = new_queue(), tmp_path / "worker-data", []
@@ -49,7 +49,7 @@ def crash_setup(broker, database_url, tmp_path, settings):
         workers.append(worker)
         return worker.start()
 
-    with sending_to(url, queue):
+    with sending_to(live_runtime, url, queue):
         yield kind, start
     for worker in workers:
         worker.stop()

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from app.core.celery_app import celery_app
+from app.core.celery_app import build_celery
+from app.core.config import Settings
+from app.core.runtime import Runtime
 from tests.conftest import BACKEND_DIR, SECRET
 
 READY_TIMEOUT = 60.0
@@ -52,7 +54,7 @@ class Worker:
                 "DATA_DIR": str(data_dir),
                 "DATABASE_URL": database_url,
                 "CELERY_BROKER_URL": broker_url,
-                "TEST_CELERY_QUEUE": queue,
+                "CELERY_QUEUE": queue,
                 "LOG_JSON": "false",
                 "LOG_LEVEL": "INFO",
                 "INGEST_MAX_RETRIES": "1",
@@ -132,33 +134,20 @@ class Worker:
 
 
 @contextmanager
-def sending_to(broker_url: str, queue: str) -> Iterator[None]:
-    """Point this process's Celery app (which `jobs.enqueue` sends with) at a test worker."""
-    conf = celery_app.conf
-    saved = (conf.broker_url, conf.task_default_queue, conf.broker_transport_options)
-    saved_env = os.environ.get("CELERY_BROKER_URL")
-    _reset_pools()
-    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
-    os.environ["CELERY_BROKER_URL"] = broker_url
-    conf.broker_url, conf.task_default_queue = broker_url, queue
-    conf.broker_transport_options = {}
+def sending_to(runtime: Runtime, broker_url: str, queue: str) -> Iterator[None]:
+    """Send the jobs of `runtime` (the API under test) to a test worker's broker and queue."""
+    settings = Settings(
+        _env_file=None,
+        **{**runtime.settings.model_dump(), "celery_broker_url": broker_url, "celery_queue": queue},
+    )
+    saved = runtime.__dict__.pop("celery", None)
+    runtime.__dict__["celery"] = build_celery(settings)
     try:
         yield
     finally:
-        _reset_pools()
-        conf.broker_url, conf.task_default_queue, conf.broker_transport_options = saved
-        if saved_env is None:
-            os.environ.pop("CELERY_BROKER_URL", None)
-        else:
-            os.environ["CELERY_BROKER_URL"] = saved_env
-
-
-def _reset_pools() -> None:
-    # Not closed: kombu keeps pools in a global registry keyed by URL and would hand the
-    # closed one back the next time this URL is used.
-    celery_app._pool = None
-    # Queues, router and producer pool are cached on `app.amqp`; rebuild them from conf.
-    celery_app.__dict__.pop("amqp", None)
+        runtime.__dict__.pop("celery", None)
+        if saved is not None:
+            runtime.__dict__["celery"] = saved
 
 
 def new_queue() -> str:

@@ -174,6 +174,10 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client):
         "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
     )
     assert after.status_code == 401
+    # Which access token the thief holds is unknown: every one issued before ends too.
+    for pair in (first, second):
+        stale = {"Authorization": f"Bearer {pair['access_token']}"}
+        assert (await client.get("/api/v1/users/me", headers=stale)).status_code == 401
     # Another session (another login) is unaffected.
     other = (await login(client)).json()
     assert (
@@ -198,6 +202,7 @@ async def test_password_change_needs_current_password_and_ends_sessions(client):
     await register(client)
     tokens = (await login(client)).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.get("/api/v1/users/me", headers=auth)).status_code == 200
     r = await client.patch("/api/v1/users/me", json={"password": "new password 1"}, headers=auth)
     assert r.status_code == 401
     r = await client.patch(
@@ -206,6 +211,8 @@ async def test_password_change_needs_current_password_and_ends_sessions(client):
         headers=auth,
     )
     assert r.status_code == 200
+    # The access token used for the change, cached a moment ago, ends at once.
+    assert (await client.get("/api/v1/users/me", headers=auth)).status_code == 401
     assert (await login(client)).status_code == 401
     assert (await login(client, password="new password 1")).status_code == 200
     old = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
