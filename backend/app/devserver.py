@@ -16,7 +16,7 @@ from app.core.config import get_settings
 
 def _commands() -> list[list[str]]:
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
     python = sys.executable
     api = [python, "-m", "app.serve"]
     worker = [

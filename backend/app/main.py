@@ -13,7 +13,11 @@ from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, get_logger
 from app.core.metrics import metrics_response
-from app.core.middleware import ObservabilityMiddleware
+from app.core.middleware import (
+    BodyLimitMiddleware,
+    ClientRateLimitMiddleware,
+    ObservabilityMiddleware,
+)
 from app.core.runtime import Runtime
 
 log = get_logger("chatsphere")
@@ -36,8 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if runtime is None:
             await app.state.runtime.aclose()
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
     app = FastAPI(
         title="ChatSphere",
         version="1.0.0",
@@ -62,5 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(ClientRateLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware, access_log=settings.access_log)
     return app

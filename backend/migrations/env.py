@@ -45,7 +45,11 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    url = config.attributes.get("url") or get_settings().resolved_database_url
+    url = config.attributes.get("url")
+    if url is None:
+        settings = get_settings()
+        settings.prepare_data_dir()
+        url = settings.resolved_database_url
     engine = create_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync)

@@ -128,6 +128,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         secret_key=SECRET,
         celery_broker_url="memory://",
+        # Tests make many accounts from one address; the limits have tests of their own.
+        register_rate_limit="10000/minute",
+        rate_limit_per_ip="100000/minute",
         log_json=False,
         log_level="WARNING",
     )

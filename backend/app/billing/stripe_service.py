@@ -104,8 +104,8 @@ def construct_event(
         )
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature() from exc
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
-        raise InvalidPayload() from exc
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise InvalidPayload() from exc  # signed, but not a JSON object (e.g. `[]` or `"x"`)
     return event.to_dict()
 
 

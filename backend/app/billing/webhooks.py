@@ -14,11 +14,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.billing.exceptions import InvalidPayload
 from app.billing.models import StripeEvent, Subscription
 from app.billing.service import (
     FREE_PLAN,
@@ -52,9 +54,40 @@ STATUSES = {
 async def handle(
     session: AsyncSession, payload: bytes, signature: str | None, *, settings: Settings
 ) -> bool:
-    """Verify and apply one webhook. False when it was already processed (a replay)."""
-    event = construct_event(settings, payload, signature)
-    created = _time(event["created"])
+    """Verify and apply one webhook. False when it was already processed (a replay).
+
+    A body Stripe signed but that is not an event of the expected shape is a 400 (and rolls
+    back): a 500 would have Stripe retry it for days.
+    """
+    try:
+        event = _Event.model_validate(construct_event(settings, payload, signature))
+    except ValidationError as exc:
+        raise InvalidPayload(
+            details={"errors": exc.errors(include_url=False, include_input=False)}
+        ) from exc
+    try:
+        return await _apply_event(session, settings, event)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
+        log.warning("stripe_event_malformed", event_id=event.id, type=event.type, error=repr(exc))
+        raise InvalidPayload("The event's object is not of the shape its type has.") from exc
+
+
+class _EventData(BaseModel):
+    object: dict[str, Any]
+
+
+class _Event(BaseModel):
+    """The envelope of a Stripe event; the object inside is read defensively."""
+
+    id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    created: Annotated[int, Field(strict=True, ge=0, le=4_102_444_800)]  # before 2100
+    data: _EventData
+
+
+async def _apply_event(session: AsyncSession, settings: Settings, envelope: _Event) -> bool:
+    event = {"id": envelope.id, "type": envelope.type}
+    created = _time(envelope.created)
     if not await _record_once(session, event, created):
         log.info("stripe_event_replayed", event_id=event["id"], type=event["type"])
         return False
@@ -62,7 +95,7 @@ async def handle(
     if handler is None:
         log.info("stripe_event_ignored", event_id=event["id"], type=event["type"])
         return True
-    await handler(session, settings, event["data"]["object"], created)
+    await handler(session, settings, envelope.data.object, created)
     await session.flush()
     return True
 
@@ -119,6 +152,9 @@ async def _on_subscription(
     session: AsyncSession, settings: Settings, obj: Obj, created: datetime, *, deleted: bool = False
 ) -> None:
     metadata = obj.get("metadata") or {}
+    if not isinstance(obj["id"], str):
+        raise ValueError("the subscription id is not a string")
+    _items(obj)  # its shape is checked before anything changes
     row = await _locked_row(
         session,
         subscription_id=obj["id"],
@@ -179,7 +215,12 @@ def _set_period(
 
 
 def _items(obj: Obj) -> list[Obj]:
-    return ((obj.get("items") or {}).get("data")) or [{}]
+    items = (obj.get("items") or {}).get("data")
+    if items is None:
+        return [{}]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError("items.data is not a list of objects")
+    return items or [{}]
 
 
 def _price_id(obj: Obj) -> str | None:

@@ -1,4 +1,4 @@
-from app.core.errors import Conflict, NotFound
+from app.core.errors import AppError, Conflict, Forbidden, NotFound
 
 
 class BotNotFound(NotFound):
@@ -9,3 +9,14 @@ class BotNotFound(NotFound):
 class BotInactive(Conflict):
     code = "bot_inactive"
     message = "This bot is switched off. Its owner can switch it on again."
+
+
+class BotsOutOfReach(Forbidden):
+    code = "bots_out_of_reach"
+    message = "This API key is limited to some bots; it cannot create bots."
+
+
+class ModelNotAllowed(AppError):
+    status_code = 422
+    code = "model_not_allowed"
+    message = "This server does not offer that model."

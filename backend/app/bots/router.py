@@ -46,9 +46,12 @@ async def get_bot(bot: OwnedBot, session: SessionDep) -> BotPublic:
 
 
 @router.patch("/{bot_id}", response_model=BotPublic)
-async def update_bot(data: BotUpdate, bot: OwnedBot, session: SessionDep) -> BotPublic:
-    """Change some fields of a bot."""
-    return await _with_count(session, await service.update(session, bot, data))
+async def update_bot(
+    data: BotUpdate, bot: OwnedBot, session: SessionDep, runtime: RuntimeDep
+) -> BotPublic:
+    """Change some fields of a bot. `model` must be one this server offers (422)."""
+    bot = await service.update(session, bot, data, settings=runtime.settings)
+    return await _with_count(session, bot)
 
 
 @router.delete("/{bot_id}", status_code=status.HTTP_204_NO_CONTENT)

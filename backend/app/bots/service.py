@@ -11,7 +11,7 @@ from sqlalchemy import Row, ScalarSelect, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import service as billing_service
-from app.bots.exceptions import BotNotFound
+from app.bots.exceptions import BotNotFound, BotsOutOfReach, ModelNotAllowed
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
 from app.core import jobs
@@ -36,6 +36,8 @@ def new_public_key() -> str:
 
 
 async def get_owned(session: AsyncSession, owner: Principal, bot_id: uuid.UUID) -> Bot:
+    if not owner.can_use_bot(bot_id):  # outside an API key's bots: as if it did not exist
+        raise BotNotFound()
     bot = await session.scalar(select(Bot).where(Bot.id == bot_id, Bot.owner_id == owner.id))
     if bot is None:  # someone else's bot is indistinguishable from a missing one
         raise BotNotFound()
@@ -60,6 +62,9 @@ async def get_with_counts(session: AsyncSession, bot: Bot) -> tuple[Bot, int]:
 async def create(
     session: AsyncSession, owner: Principal, data: BotCreate, *, settings: Settings
 ) -> Bot:
+    if owner.bot_ids is not None:
+        raise BotsOutOfReach()
+    _check_model(data.model, settings)
     await billing_service.ensure_can_add(session, owner.id, "bots", settings=settings)  # 402
     bot = Bot(owner_id=owner.id, public_key=new_public_key(), **data.model_dump())
     session.add(bot)
@@ -78,11 +83,25 @@ _OWNERS_BOTS = (
 async def list_for_owner(
     session: AsyncSession, owner: Principal, params: PageParams
 ) -> tuple[list[Row[Any]], int]:
-    """The owner's bots, newest first, each row with its `document_count`: one query."""
+    """The owner's bots (those its API key may use), newest first, each row with its
+    `document_count`: one query."""
+    if owner.bot_ids is not None:
+        stmt = _OWNERS_BOTS.where(Bot.id.in_(sorted(owner.bot_ids)))
+        return await paginate(session, stmt, params, {"owner_id": owner.id})
     return await paginate(session, _OWNERS_BOTS, params, {"owner_id": owner.id})
 
 
-async def update(session: AsyncSession, bot: Bot, data: BotUpdate) -> Bot:
+def _check_model(model: str | None, settings: Settings) -> None:
+    if model is not None and model not in settings.allowed_models:
+        raise ModelNotAllowed(
+            f"The model {model!r} is not offered here; choose one of "
+            f"{', '.join(settings.allowed_models)} (or none for the default).",
+            details={"allowed": settings.allowed_models},
+        )
+
+
+async def update(session: AsyncSession, bot: Bot, data: BotUpdate, *, settings: Settings) -> Bot:
+    _check_model(data.model, settings)
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None and field != "model":
             continue  # explicit null means "leave as is" for required fields

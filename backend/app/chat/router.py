@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 
 from app.bots.dependencies import OwnedBot
@@ -10,6 +12,7 @@ from app.chat.responses import AfterCommitJSON, EventStream
 from app.chat.schemas import (
     ConversationCreate,
     ConversationPublic,
+    ConversationUpdate,
     FeedbackCreate,
     FeedbackPublic,
     MessageAnswer,
@@ -17,8 +20,9 @@ from app.chat.schemas import (
     MessagePublic,
 )
 from app.core.pagination import Page, PageParamsDep
-from app.core.runtime import RuntimeDep, SessionDep, reads_only
-from app.users.dependencies import CurrentUser
+from app.core.routes import reads_only
+from app.core.runtime import RuntimeDep, SessionDep
+from app.users.dependencies import CurrentUser, requires_scope
 
 router = APIRouter(tags=["chat"])
 
@@ -46,6 +50,7 @@ _ANSWER_RESPONSES: dict[int | str, dict] = {
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationPublic,
 )
+@requires_scope("chat")
 async def create_conversation(
     data: ConversationCreate, bot: OwnedBot, user: CurrentUser, session: SessionDep
 ) -> ConversationPublic:
@@ -73,6 +78,16 @@ async def get_conversation(owned: OwnedConversation) -> ConversationPublic:
     return ConversationPublic.model_validate(owned.conversation)
 
 
+@router.patch("/conversations/{conversation_id}", response_model=ConversationPublic)
+@requires_scope("chat")
+async def rename_conversation(
+    data: ConversationUpdate, owned: OwnedConversation, session: SessionDep
+) -> ConversationPublic:
+    """Rename a conversation."""
+    conversation = await service.rename_conversation(session, owned.conversation, data)
+    return ConversationPublic.model_validate(conversation)
+
+
 @router.delete("/conversations/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_conversation(owned: OwnedConversation, session: SessionDep) -> None:
     """Delete a conversation; it and its messages are no longer reachable."""
@@ -81,10 +96,15 @@ async def delete_conversation(owned: OwnedConversation, session: SessionDep) -> 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=Page[MessagePublic])
 async def list_messages(
-    owned: OwnedConversation, session: SessionDep, page: PageParamsDep
+    owned: OwnedConversation,
+    session: SessionDep,
+    page: PageParamsDep,
+    order: Annotated[Literal["asc", "desc"], Query(description="By time: asc or desc")] = "asc",
 ) -> Page[MessagePublic]:
-    """The conversation's messages, oldest first."""
-    items, total = await service.list_messages(session, owned.conversation, page)
+    """The conversation's messages, oldest first (`?order=desc`: newest first)."""
+    items, total = await service.list_messages(
+        session, owned.conversation, page, newest_first=order == "desc"
+    )
     return Page[MessagePublic](
         items=[MessagePublic.model_validate(m) for m in items], total=total, **page.model_dump()
     )
@@ -94,6 +114,7 @@ async def list_messages(
     "/conversations/{conversation_id}/messages", response_model=None, responses=_ANSWER_RESPONSES
 )
 @reads_only  # the turn is written after generation, in a transaction of its own
+@requires_scope("chat")
 async def post_message(
     data: MessageCreate,
     owned: OwnedConversation,
@@ -121,6 +142,7 @@ async def post_message(
 
 
 @router.post("/messages/{message_id}/feedback", response_model=FeedbackPublic)
+@requires_scope("chat")
 async def rate_message(
     data: FeedbackCreate, message: OwnedMessage, session: SessionDep
 ) -> FeedbackPublic:

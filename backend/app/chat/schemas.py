@@ -20,6 +20,12 @@ class ConversationCreate(BaseModel):
     title: Title = Field(default="", description="Defaults to the start of the first question.")
 
 
+class ConversationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class ConversationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

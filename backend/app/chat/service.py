@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bots.models import Bot
 from app.chat.exceptions import ConversationNotFound, FeedbackNotAllowed, MessageNotFound
 from app.chat.models import BotUsage, Conversation, Message, MessageFeedback, MessageRole
-from app.chat.schemas import ConversationCreate, FeedbackCreate
+from app.chat.schemas import ConversationCreate, ConversationUpdate, FeedbackCreate
 from app.core.db import per_dialect, utcnow
 from app.core.pagination import PageParams, paginate
 from app.users.models import Principal
@@ -62,7 +62,7 @@ async def get_owned_conversation(
         _OWNED_CONVERSATION, {"conversation_id": conversation_id, "owner_id": owner.id}
     )
     found = row.one_or_none()
-    if found is None:
+    if found is None or not owner.can_use_bot(found[1].id):
         raise ConversationNotFound()
     return BotConversation(*found)
 
@@ -94,29 +94,39 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation)
 
 
 async def list_messages(
-    session: AsyncSession, conversation: Conversation, params: PageParams
+    session: AsyncSession, conversation: Conversation, params: PageParams, *, newest_first: bool
 ) -> tuple[list[Message], int]:
-    """Oldest first."""
-    stmt = (
-        select(Message)
-        .where(Message.conversation_id == conversation.id)
-        .order_by(Message.created_at, Message.id)
+    """Oldest first, or newest first."""
+    order = (
+        (Message.created_at.desc(), Message.id.desc())
+        if newest_first
+        else (Message.created_at, Message.id)
     )
+    stmt = select(Message).where(Message.conversation_id == conversation.id).order_by(*order)
     return await paginate(session, stmt, params)
+
+
+async def rename_conversation(
+    session: AsyncSession, conversation: Conversation, data: ConversationUpdate
+) -> Conversation:
+    conversation.title = data.title
+    await session.flush()
+    return conversation
 
 
 async def get_owned_message(
     session: AsyncSession, owner: Principal, message_id: uuid.UUID
 ) -> Message:
-    message = await session.scalar(
-        select(Message)
+    row = await session.execute(
+        select(Message, Bot.id)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(Bot, Bot.id == Conversation.bot_id)
         .where(Message.id == message_id, *_visible_to(owner))
     )
-    if message is None:
+    found = row.one_or_none()
+    if found is None or not owner.can_use_bot(found[1]):
         raise MessageNotFound()
-    return message
+    return found[0]
 
 
 async def rate_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -74,8 +75,18 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = 2.0
     access_token_minutes: int = 15
     refresh_token_days: int = 30
-    login_rate_limit: str = "10/minute"
+    # Limits ("N/second|minute|hour|day"); each answers 429 with Retry-After.
+    login_rate_limit: str = "10/minute"  # per IP and per email; wrong current passwords too
+    register_rate_limit: str = "5/minute"  # per IP
+    rate_limit_per_ip: str = "300/minute"  # every /api request, before authentication
+    rate_limit_per_principal: str = "600/minute"  # per API key, or per user with a token
+    rate_limit_chat: str = "60/minute"  # chat turns and completions, per API key or user
 
+    # The models a bot may name (`model`), comma-separated; GEMINI_CHAT_MODEL always counts.
+    # Owners choose among these at the operator's cost, so nothing else is accepted.
+    gemini_allowed_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.5-pro"]
+    )
     # Gemini, Pinecone, parsing and chunking: read from GEMINI_API_KEY, EMBEDDING_DIM, ...
     # like every other variable (see _FlatAgentSource); LLM_TIMEOUT_SECONDS is the time one
     # answer may take before it fails as `llm_timeout` (504).
@@ -98,6 +109,8 @@ class Settings(BaseSettings):
     plan_limits: dict[str, dict[PlanLimitName, int | None]] = Field(default_factory=dict)
 
     max_upload_mb: int = 20
+    # Any other request body (JSON, forms, webhooks): refused with 413 past this.
+    max_request_kb: int = 1024
 
     # Background work: stuck documents are re-queued after `stuck_after_seconds`.
     task_soft_time_limit: int = 900
@@ -120,7 +133,7 @@ class Settings(BaseSettings):
         flat = _FlatAgentSource(settings_cls, dotenv_settings, env_settings)
         return init_settings, env_settings, dotenv_settings, flat, file_secret_settings
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "gemini_allowed_models", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -180,6 +193,15 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+    def prepare_data_dir(self) -> None:
+        """DATA_DIR and everything this process creates in it are private to the service's
+        user: directories 0700, files 0600 (the database, the secret key, uploads)."""
+        os.umask(0o077)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.upload_dir.mkdir(mode=0o700, exist_ok=True)
+        for path in (self.data_dir, self.upload_dir, *self.data_dir.glob("*")):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+
     @property
     def upload_dir(self) -> Path:
         return self.data_dir / "documents"
@@ -187,6 +209,14 @@ class Settings(BaseSettings):
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.max_request_kb * 1024
+
+    @property
+    def allowed_models(self) -> list[str]:
+        return sorted({*self.gemini_allowed_models, self.agent.gemini_chat_model})
 
     @property
     def stripe_enabled(self) -> bool:

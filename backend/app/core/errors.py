@@ -76,9 +76,13 @@ class RateLimited(AppError):
     code = "rate_limited"
     message = "Too many requests. Try again later."
 
-    def __init__(self, retry_after: int, message: str | None = None) -> None:
+    def __init__(
+        self, retry_after: int, message: str | None = None, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(
-            message, details={"retry_after": retry_after}, headers={"Retry-After": str(retry_after)}
+            message,
+            details={"retry_after": retry_after},
+            headers={**(headers or {}), "Retry-After": str(retry_after)},
         )
 
 

@@ -51,9 +51,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             structlog.processors.format_exc_info,
             fast_renderer,
         ],
-        logger_factory=structlog.BytesLoggerFactory(sys.stderr.buffer)
+        logger_factory=structlog.BytesLoggerFactory(_Stderr(binary=True))
         if json
-        else structlog.WriteLoggerFactory(sys.stderr),
+        else structlog.WriteLoggerFactory(_Stderr(binary=False)),
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
         cache_logger_on_first_use=True,
     )
@@ -75,6 +75,20 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class _Stderr:
+    """Whatever `sys.stderr` is when a line is written (test runners swap it)."""
+
+    def __init__(self, *, binary: bool) -> None:
+        self.binary = binary
+
+    def write(self, data: str | bytes) -> None:
+        stream = sys.stderr.buffer if self.binary else sys.stderr
+        stream.write(data)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -15,10 +15,10 @@ Request dependencies (`SessionDep`), tasks and both halves of a chat turn use th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
@@ -31,6 +31,7 @@ from app.core.db import create_engine, create_sessionmaker, read_engine
 from app.core.errors import AppError
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimiter, build_storage
+from app.core.routes import READS_ONLY, marked
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_READS_ONLY = "__chatsphere_reads_only__"
-E = TypeVar("E", bound=Callable[..., Any])
 
 
 class Runtime:
@@ -162,13 +161,6 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def reads_only(endpoint: E) -> E:
-    """Mark a route that writes nothing itself although its method is not GET (a search, or
-    the first half of a chat turn): its unit of work is a `read()`."""
-    endpoint.__dict__[_READS_ONLY] = True
-    return endpoint
-
-
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: `read()` for GET, HEAD and routes marked `reads_only`,
     `transaction()` otherwise.
@@ -177,9 +169,7 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     when the route returns, before the response is sent, so a failed commit is a 500.
     """
     runtime: Runtime = request.app.state.runtime
-    reads = request.method in SAFE_METHODS or _READS_ONLY in getattr(
-        request.scope.get("endpoint"), "__dict__", ()
-    )
+    reads = request.method in SAFE_METHODS or marked(request.scope.get("endpoint"), READS_ONLY)
     async with runtime.read() if reads else runtime.transaction() as session:
         yield session
 

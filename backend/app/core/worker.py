@@ -37,6 +37,7 @@ def create_worker_app(settings: Settings | None = None) -> Celery:
     """The Celery app of a worker (or beat) process, with its process hooks connected."""
     global _app
     settings = settings or get_settings()
+    settings.prepare_data_dir()
     app = build_celery(settings)
     _app = (app, settings)
     # Connected once per process; `dispatch_uid` keeps a second call from doubling them.

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Query, status
 
 from app.bots.dependencies import OwnedBot
 from app.core.pagination import Page, PageParamsDep
-from app.core.runtime import RuntimeDep, SessionDep, reads_only
+from app.core.routes import large_body, reads_only
+from app.core.runtime import RuntimeDep, SessionDep
 from app.documents import metrics as _metrics  # noqa: F401 - registers the scrape hooks
 from app.documents import service
 from app.documents.dependencies import OwnedDocument, StagedUpload
@@ -51,6 +52,7 @@ _REFUSALS = {
     openapi_extra=_MULTIPART_FILE,
     responses=_REFUSALS,
 )
+@large_body
 async def upload_document(
     bot: OwnedBot, staged: StagedUpload, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:
@@ -65,6 +67,7 @@ async def upload_document(
     response_model=DocumentPublic,
     responses=_REFUSALS,
 )
+@large_body
 async def create_text_document(
     data: TextDocumentCreate, bot: OwnedBot, session: SessionDep, runtime: RuntimeDep
 ) -> DocumentPublic:

@@ -45,7 +45,8 @@ async def get_owned(session: AsyncSession, owner: Principal, document_id: uuid.U
         .join(Bot, Bot.id == Document.bot_id)
         .where(Document.id == document_id, Bot.owner_id == owner.id)
     )
-    if document is None:  # someone else's document is indistinguishable from a missing one
+    # Someone else's document, or one outside an API key's bots, is like a missing one.
+    if document is None or not owner.can_use_bot(document.bot_id):
         raise DocumentNotFound()
     return document
 

@@ -33,6 +33,9 @@ SNIFF_BYTES = 64 * 1024
 _INCOMING = ".incoming"
 _SUFFIXES = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", PLAIN: ".txt"}
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_BOUNDARY = 70
+# A part's header may carry a long filename; it is cut to 255 characters for display.
+_MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass
@@ -113,7 +116,7 @@ async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> 
     boundary = _boundary(request.headers.get("content-type", ""))
     receiver = _FileReceiver(new_staging_path(upload_dir), max_bytes)
     try:
-        parser = MultipartParser(boundary, receiver.callbacks())
+        parser = MultipartParser(boundary, receiver.callbacks(), max_header_size=_MAX_HEADER_BYTES)
         received = 0
         async for piece in request.stream():
             received += len(piece)
@@ -127,7 +130,8 @@ async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> 
     except MultipartParseError as exc:  # a malformed body is the client's error, not a 500
         receiver.close()
         receiver.staged.discard()
-        raise InvalidUpload() from exc
+        reason = str(exc).rstrip(".") or "it cannot be parsed"
+        raise InvalidUpload(f"The multipart body is malformed: {reason[:200]}.") from exc
     except BaseException:
         receiver.close()
         receiver.staged.discard()
@@ -138,9 +142,12 @@ async def receive_upload(request: Request, upload_dir: Path, max_bytes: int) -> 
 
 def _boundary(content_type: str) -> bytes:
     kind, params = parse_options_header(content_type)
-    if kind != b"multipart/form-data" or not params.get(b"boundary"):
+    boundary = params.get(b"boundary", b"")
+    if kind != b"multipart/form-data" or not boundary:
         raise InvalidUpload()
-    return params[b"boundary"]
+    if len(boundary) > _MAX_BOUNDARY:  # RFC 2046: 1 to 70 characters
+        raise InvalidUpload("The multipart boundary is longer than 70 characters.")
+    return boundary
 
 
 class _FileReceiver:
@@ -156,6 +163,7 @@ class _FileReceiver:
         self._header_name = b""
         self._header_value = b""
         self._disposition = b""
+        self.finished = False  # the closing boundary arrived
 
     def callbacks(self) -> dict:
         return {
@@ -166,6 +174,7 @@ class _FileReceiver:
             "on_headers_finished": self._headers_finished,
             "on_part_data": self._part_data,
             "on_part_end": self._part_end,
+            "on_end": self._end,
         }
 
     def _part_begin(self) -> None:
@@ -173,7 +182,7 @@ class _FileReceiver:
 
     def _add(self, data: bytes, *, value: bool) -> None:
         if value:
-            self._header_value = (self._header_value + data)[:4096]
+            self._header_value = (self._header_value + data)[:_MAX_HEADER_BYTES]
         else:
             self._header_name = (self._header_name + data)[:256]
 
@@ -207,6 +216,9 @@ class _FileReceiver:
             self.close()
         self._in_file_part = False
 
+    def _end(self) -> None:
+        self.finished = True
+
     def close(self) -> None:
         if self._out is not None:
             self._out.close()
@@ -215,5 +227,9 @@ class _FileReceiver:
     def result(self) -> StagedFile:
         if not self._seen_file:
             raise InvalidUpload()
+        if not self.finished:  # a cut-off body would be stored as a truncated file
+            raise InvalidUpload(
+                "The upload was cut short: the body ended before its last boundary."
+            )
         self.staged.sha256 = self.staged._hash.hexdigest()  # type: ignore[attr-defined]
         return self.staged

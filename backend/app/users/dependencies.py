@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import BackgroundTasks, Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import ratelimit
 from app.core.db import utcnow
 from app.core.errors import Unauthorized
-from app.core.runtime import Runtime, SessionDep
+from app.core.routes import mark, marked
+from app.core.runtime import SAFE_METHODS, Runtime, SessionDep
 from app.core.security import hash_secret
 from app.users import service
+from app.users.exceptions import InsufficientScope
 from app.users.models import ApiKeyGrant, Principal
+
+E = TypeVar("E", bound=Callable[..., Any])
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token", auto_error=False, description="Access JWT from /auth/login"
@@ -46,16 +52,43 @@ async def get_current_user(
         if principal is None:
             principal = await service.load_principal(session, user_id)
             runtime.cache.set(key, principal)
-        return service.check_principal(principal, version)
-    if api_key:
+        service.check_principal(principal, version)
+        limited_as = f"user:{principal.id}"
+    elif api_key:
         principal, grant = await _api_key_owner(session, runtime, api_key)
         if service.needs_touch(grant):
             # Recorded once: the cached grant says "used now" for the requests that follow.
-            touched = dataclasses.replace(grant, last_used_at=utcnow())
-            runtime.cache.set(service.api_key_cache_key(grant.key_hash), (principal, touched))
+            grant = dataclasses.replace(grant, last_used_at=utcnow())
+            runtime.cache.set(service.api_key_cache_key(grant.key_hash), (principal, grant))
             background.add_task(_touch, runtime, grant.id)
-        return service.check_principal(principal)
-    raise Unauthorized()
+        service.check_principal(principal)
+        principal = dataclasses.replace(principal, api_key=grant)
+        limited_as = f"key:{grant.id}"
+    else:
+        raise Unauthorized()
+    scope = required_scope(request)
+    if not principal.may(scope):
+        raise InsufficientScope(details={"required_scope": scope})
+    quota = await runtime.rate_limiter.hit(runtime.settings.rate_limit_per_principal, limited_as)
+    ratelimit.record(request.state, quota)
+    if scope == "chat" and request.method == "POST":
+        chat = await runtime.rate_limiter.hit(runtime.settings.rate_limit_chat, "chat", limited_as)
+        ratelimit.record(request.state, chat)
+    return principal
+
+
+_SCOPE = "__chatsphere_scope__"
+
+
+def requires_scope(scope: str) -> Callable[[E], E]:
+    """Mark the API-key scope a route needs, where its method does not say it (reads need
+    `read`, other methods `write`): `chat` for chat turns, `keys` for keys and the account."""
+    return mark(_SCOPE, scope)
+
+
+def required_scope(request: Request) -> str:
+    scope = marked(request.scope.get("endpoint"), _SCOPE)
+    return scope or ("read" if request.method in SAFE_METHODS else "write")
 
 
 async def _api_key_owner(

@@ -1,4 +1,4 @@
-from app.core.errors import AppError, Conflict, NotFound, Unauthorized
+from app.core.errors import AppError, Conflict, Forbidden, NotFound, Unauthorized
 
 
 class EmailTaken(Conflict):
@@ -30,6 +30,17 @@ class RefreshTokenReused(Unauthorized):
     code = "refresh_token_reused"
     message = "This refresh token was already used; its session has been revoked. Log in again."
     commit_on_raise = True  # the family revocation must persist
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    message = "This API key's scopes do not allow this request."
+
+
+class ApiKeyTooBroad(AppError):
+    status_code = 422
+    code = "api_key_too_broad"
+    message = "A new API key cannot reach more than the key that creates it."
 
 
 class ApiKeyNotFound(NotFound):

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.core.pagination import Page, PageParamsDep
 from app.core.runtime import RuntimeDep, SessionDep
 from app.users import service
-from app.users.dependencies import CurrentUser, client_ip
+from app.users.dependencies import CurrentUser, client_ip, requires_scope
 from app.users.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -30,8 +30,16 @@ api_keys_router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
 
 @auth_router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-async def register(data: UserCreate, session: SessionDep) -> UserPublic:
+async def register(
+    data: UserCreate, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> UserPublic:
     """Create an account. Emails are unique regardless of case."""
+    await runtime.rate_limiter.hit(
+        runtime.settings.register_rate_limit,
+        "register-ip",
+        client_ip(request),
+        message="Too many accounts created from this address. Try again later.",
+    )
     return UserPublic.model_validate(await service.register(session, data))
 
 
@@ -86,16 +94,31 @@ async def read_me(user: CurrentUser) -> UserPublic:
 
 
 @users_router.patch("/me", response_model=UserPublic)
-async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPublic:
-    """Change your name, or your password (with `current_password`; other sessions end)."""
+@requires_scope("keys")
+async def update_me(
+    data: UserUpdate, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+) -> UserPublic:
+    """Change your name, or your password (with `current_password`; every session ends,
+    this one too). Wrong current passwords count against the login limit."""
+    if data.password is not None:
+        await runtime.rate_limiter.hit(
+            runtime.settings.login_rate_limit,
+            "login-email",
+            user.email,
+            message="Too many password attempts. Try again later.",
+        )
     return UserPublic.model_validate(await service.update_user(session, user, data))
 
 
 @api_keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+@requires_scope("keys")
 async def create_api_key(
     data: ApiKeyCreate, user: CurrentUser, session: SessionDep
 ) -> ApiKeyCreated:
-    """Create an API key for `X-API-Key`. The key is returned once; only its hash is stored."""
+    """Create an API key for `X-API-Key` (or `Authorization: Bearer` on /openai). The key is
+    returned once; only its hash is stored. `bot_ids` limits it to some bots and `scopes` to
+    `read`, `write`, `chat` (left out: all bots; read, write and chat). Managing keys and the
+    account takes the `keys` scope, which is only given when asked for."""
     api_key, key = await service.create_api_key(session, user, data)
     return ApiKeyCreated.model_validate(
         {**ApiKeyPublic.model_validate(api_key).model_dump(), "key": key}
@@ -103,10 +126,11 @@ async def create_api_key(
 
 
 @api_keys_router.get("", response_model=Page[ApiKeyPublic])
+@requires_scope("keys")
 async def list_api_keys(
     user: CurrentUser, session: SessionDep, page: PageParamsDep
 ) -> Page[ApiKeyPublic]:
-    """Your active API keys (prefix only)."""
+    """Your active API keys: prefix, scopes, bots and when each was last used."""
     items, total = await service.list_api_keys(session, user, page)
     return Page[ApiKeyPublic](
         items=[ApiKeyPublic.model_validate(k) for k in items], total=total, **page.model_dump()
@@ -114,6 +138,7 @@ async def list_api_keys(
 
 
 @api_keys_router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@requires_scope("keys")
 async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Revoke an API key; it stops working at once."""
     await service.revoke_api_key(session, user, key_id)

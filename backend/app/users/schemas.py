@@ -4,7 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
+
+from app.users.models import DEFAULT_SCOPES
 
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -21,7 +23,7 @@ class UserUpdate(BaseModel):
 
     full_name: FullName | None = None
     password: Password | None = None
-    current_password: str | None = Field(
+    current_password: Annotated[str | None, Field(max_length=128)] = Field(
         default=None, description="Required when changing the password."
     )
 
@@ -52,8 +54,19 @@ class TokenPair(BaseModel):
     expires_in: int = Field(description="Access token lifetime in seconds")
 
 
+Scope = Literal["read", "write", "chat", "keys"]
+
+
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    bot_ids: Annotated[list[uuid.UUID] | None, Field(max_length=100)] = Field(
+        default=None, description="The bots it may use; left out: every bot of yours."
+    )
+    scopes: Annotated[list[Scope] | None, Field(min_length=1, max_length=4)] = Field(
+        default=None, description="Left out: read, write and chat (not keys)."
+    )
 
 
 class ApiKeyPublic(BaseModel):
@@ -62,8 +75,15 @@ class ApiKeyPublic(BaseModel):
     id: uuid.UUID
     name: str
     prefix: str
+    bot_ids: list[uuid.UUID] | None
+    scopes: list[Scope]
     created_at: datetime
     last_used_at: datetime | None
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _default_scopes(cls, value: object) -> object:
+        return sorted(DEFAULT_SCOPES) if value is None else value
 
 
 class ApiKeyCreated(ApiKeyPublic):

@@ -9,6 +9,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bots.exceptions import BotNotFound
+from app.bots.models import Bot
 from app.core import security
 from app.core.cache import forget_after_commit
 from app.core.config import Settings
@@ -16,6 +18,7 @@ from app.core.db import utcnow
 from app.core.pagination import PageParams, paginate
 from app.users.exceptions import (
     ApiKeyNotFound,
+    ApiKeyTooBroad,
     EmailTaken,
     InactiveUser,
     InvalidApiKey,
@@ -23,7 +26,7 @@ from app.users.exceptions import (
     InvalidToken,
     RefreshTokenReused,
 )
-from app.users.models import ApiKey, ApiKeyGrant, Principal, RefreshToken, User
+from app.users.models import DEFAULT_SCOPES, ApiKey, ApiKeyGrant, Principal, RefreshToken, User
 from app.users.schemas import ApiKeyCreate, TokenPair, UserCreate, UserUpdate
 
 API_KEY_PREFIX = "cs"
@@ -216,13 +219,51 @@ def check_principal(principal: Principal, token_version: int | None = None) -> P
 async def create_api_key(
     session: AsyncSession, user: Principal, data: ApiKeyCreate
 ) -> tuple[ApiKey, str]:
+    scopes = sorted(set(data.scopes)) if data.scopes is not None else None
+    bot_ids = await _own_bots(session, user, data.bot_ids)
+    _no_wider_than_the_creator(user, scopes, bot_ids)
     key = security.new_secret(API_KEY_PREFIX)
     api_key = ApiKey(
-        user_id=user.id, name=data.name, prefix=key[:10], key_hash=security.hash_secret(key)
+        user_id=user.id,
+        name=data.name,
+        prefix=key[:10],
+        key_hash=security.hash_secret(key),
+        scopes=scopes,
+        bot_ids=[str(b) for b in bot_ids] if bot_ids is not None else None,
     )
     session.add(api_key)
     await session.flush()
     return api_key, key
+
+
+async def _own_bots(
+    session: AsyncSession, user: Principal, bot_ids: list[uuid.UUID] | None
+) -> list[uuid.UUID] | None:
+    """The requested bots, each of them the user's (else 404, as for any other bot)."""
+    if bot_ids is None:
+        return None
+    wanted = sorted(set(bot_ids))
+    owned = set(
+        await session.scalars(select(Bot.id).where(Bot.id.in_(wanted), Bot.owner_id == user.id))
+    )
+    if owned != set(wanted):
+        raise BotNotFound(details={"bot_ids": [str(b) for b in wanted if b not in owned]})
+    return wanted
+
+
+def _no_wider_than_the_creator(
+    user: Principal, scopes: list[str] | None, bot_ids: list[uuid.UUID] | None
+) -> None:
+    """A key that makes keys cannot make one that reaches further than itself."""
+    grant = user.api_key
+    if grant is None:
+        return
+    wanted_scopes = set(scopes) if scopes is not None else set(DEFAULT_SCOPES)
+    wider_bots = grant.bot_ids is not None and (
+        bot_ids is None or not set(bot_ids) <= grant.bot_ids
+    )
+    if not wanted_scopes <= grant.scopes or wider_bots:
+        raise ApiKeyTooBroad()
 
 
 async def list_api_keys(
@@ -260,7 +301,7 @@ async def api_key_owner(session: AsyncSession, key: str) -> tuple[Principal, Api
     if found is None:
         raise InvalidApiKey()
     user, api_key = found
-    return Principal.of(user), ApiKeyGrant(api_key.id, api_key.key_hash, api_key.last_used_at)
+    return Principal.of(user), ApiKeyGrant.of(api_key)
 
 
 # `last_used_at` is for people ("used 3 minutes ago"): once a minute is precise enough.

@@ -233,3 +233,46 @@ async def test_concurrent_first_ratings_all_succeed_and_keep_one_feedback(
 
     assert [r.status_code for r in responses] == [200] * 10
     assert {r.json()["message_id"] for r in responses} == {answer["message_id"]}
+
+
+async def test_conversations_can_be_renamed_and_carry_counts(client, owner, chat):
+    bot_id, conversation_id = chat[0]["id"], chat[1]["id"]
+    for question in ("What is the refund window?", "And for gift cards?"):
+        assert (await ask(client, owner, conversation_id, question)).status_code == 200
+    r = await client.patch(
+        f"/api/v1/conversations/{conversation_id}", json={"title": "Refunds"}, headers=owner
+    )
+    assert r.status_code == 200 and r.json()["title"] == "Refunds"
+    listed = (await client.get(f"/api/v1/bots/{bot_id}/conversations", headers=owner)).json()
+    [conversation] = [c for c in listed["items"] if c["id"] == conversation_id]
+    assert conversation["title"] == "Refunds" and conversation["message_count"] == 4
+    assert conversation["last_message_at"] is not None and conversation["visitor_id"] is None
+    r = await client.patch(
+        f"/api/v1/conversations/{conversation_id}", json={"title": " "}, headers=owner
+    )
+    assert r.status_code == 422
+
+
+async def test_messages_can_be_listed_newest_first(client, owner, chat):
+    conversation_id = chat[1]["id"]
+    for question in ("first question", "second question"):
+        await ask(client, owner, conversation_id, question)
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    oldest = (await client.get(url, headers=owner)).json()["items"]
+    newest = (await client.get(url, params={"order": "desc"}, headers=owner)).json()["items"]
+    assert [m["id"] for m in newest] == [m["id"] for m in reversed(oldest)]
+    assert newest[-1]["content"] == "first question"
+    assert (await client.get(url, params={"order": "up"}, headers=owner)).status_code == 422
+
+
+async def test_a_switched_off_bot_refuses_chat_with_409(client, owner, chat):
+    bot_id, conversation_id = chat[0]["id"], chat[1]["id"]
+    r = await client.patch(f"/api/v1/bots/{bot_id}", json={"is_active": False}, headers=owner)
+    assert r.status_code == 200
+    r = await ask(client, owner, conversation_id, "Anyone there?")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "bot_inactive"
+    # The owner can still edit the bot and read its conversations.
+    assert (await client.get(f"/api/v1/conversations/{conversation_id}/messages",
+                             headers=owner)).status_code == 200  # fmt: skip
+    await client.patch(f"/api/v1/bots/{bot_id}", json={"is_active": True}, headers=owner)
+    assert (await ask(client, owner, conversation_id, "Back?")).status_code == 200

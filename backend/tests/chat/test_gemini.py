@@ -193,3 +193,25 @@ async def test_stream_failure_is_an_error_event(live_client, gemini, rag):
     answer = (await history(live_client, owner, conversation["id"]))[-1]
     assert answer["status"] == "failed" and answer["error_code"] == "llm_rate_limited"
     assert answer["sources"] == events[0][1]
+
+
+@pytest.fixture
+def one_embedding_attempt(gemini_settings):
+    gemini_settings.agent.embed_max_attempts = 1  # no retries inside the call: 429 at once
+
+
+async def test_a_rate_limited_embedder_is_503_with_retry_after(
+    one_embedding_attempt, live_client, _gemini_fakes, rag
+):
+    owner, conversation, chunk = rag
+    _, embeddings = _gemini_fakes
+    embeddings.fail_next(2, status=429)
+    r = await ask(live_client, owner, conversation["id"], "Something not asked before?")
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "llm_rate_limited" and int(r.headers["Retry-After"]) >= 1
+    bot_id = (await live_client.get(f"{API}/conversations/{conversation['id']}",
+                                    headers=owner)).json()["bot_id"]  # fmt: skip
+    r = await live_client.post(
+        f"{API}/bots/{bot_id}/search", json={"query": "Another new query"}, headers=owner
+    )
+    assert r.status_code == 503 and r.json()["error"]["code"] == "llm_rate_limited"

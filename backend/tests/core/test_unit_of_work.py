@@ -16,7 +16,8 @@ from sqlalchemy import select, text, update
 from app.core import jobs
 from app.core.db import READ_OPTION, ReadOnlySessionError, create_engine
 from app.core.errors import AppError
-from app.core.runtime import SessionDep, reads_only
+from app.core.routes import reads_only
+from app.core.runtime import SessionDep
 from app.main import create_app
 from app.users.models import User
 from tests.conftest import TEST_DATABASE_URL
