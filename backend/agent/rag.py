@@ -52,6 +52,8 @@ class BotProfile:
     top_k: int = 5
     agent_type: Literal["rag", "chat"] = "rag"
     model: str | None = None
+    # A cap on the answer's length below the agent's own (an API caller's max_tokens).
+    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,9 @@ class RagAgent:
             config=GenerationConfig(
                 model=bot.model,
                 temperature=bot.temperature,
-                max_output_tokens=self._max_output_tokens,
+                max_output_tokens=min(
+                    self._max_output_tokens, bot.max_output_tokens or self._max_output_tokens
+                ),
             ),
             grounding=Grounding(question=question, blocks=blocks, selected_text=selected_text),
         )

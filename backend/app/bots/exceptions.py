@@ -20,3 +20,8 @@ class ModelNotAllowed(AppError):
     status_code = 422
     code = "model_not_allowed"
     message = "This server does not offer that model."
+
+
+class SlugTaken(Conflict):
+    code = "slug_taken"
+    message = "Another of your bots already has this slug."

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, TimestampMixin
@@ -10,11 +10,14 @@ from app.core.db import Base, IdMixin, TimestampMixin
 
 class Bot(IdMixin, TimestampMixin, Base):
     __tablename__ = "bots"
+    # The slug names the bot as a `model` in the OpenAI-compatible API: one per owner.
+    __table_args__ = (UniqueConstraint("owner_id", "slug"),)
 
     owner_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(Text, default="")
     system_prompt: Mapped[str] = mapped_column(Text, default="")
     welcome_message: Mapped[str] = mapped_column(Text, default="")

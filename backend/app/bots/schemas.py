@@ -41,8 +41,16 @@ class BotFields(BaseModel):
     is_active: bool = True
 
 
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"),
+    Field(description="Names the bot as `model` in /openai; made from the name when left out."),
+]
+
+
 class BotCreate(BotFields):
     name: Name
+    slug: Slug | None = None
 
 
 class BotUpdate(BaseModel):
@@ -51,6 +59,7 @@ class BotUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
+    slug: Slug | None = None
     description: Annotated[str | None, Field(max_length=2000)] = None
     system_prompt: Annotated[str | None, Field(max_length=8000)] = None
     welcome_message: Annotated[str | None, Field(max_length=1000)] = None
@@ -69,6 +78,7 @@ class BotPublic(BotFields):
 
     id: uuid.UUID
     name: str
+    slug: str
     public_key: str
     embedding_model: str | None
     document_count: int = 0

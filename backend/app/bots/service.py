@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Row, ScalarSelect, bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.billing import service as billing_service
-from app.bots.exceptions import BotNotFound, BotsOutOfReach, ModelNotAllowed
+from app.bots.exceptions import BotNotFound, BotsOutOfReach, ModelNotAllowed, SlugTaken
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
 from app.core import jobs
@@ -66,10 +68,53 @@ async def create(
         raise BotsOutOfReach()
     _check_model(data.model, settings)
     await billing_service.ensure_can_add(session, owner.id, "bots", settings=settings)  # 402
-    bot = Bot(owner_id=owner.id, public_key=new_public_key(), **data.model_dump())
-    session.add(bot)
-    await session.flush()
+    fields = data.model_dump(exclude={"slug"})
+    if data.slug is not None:
+        await _ensure_slug_free(session, owner.id, data.slug)
+    slug = data.slug or await _free_slug(session, owner.id, data.name)
+    bot = Bot(owner_id=owner.id, public_key=new_public_key(), slug=slug, **fields)
+    try:
+        async with session.begin_nested():
+            session.add(bot)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent bot took the same slug first
+        if data.slug is not None:
+            raise SlugTaken(details={"slug": data.slug}) from exc
+        bot = Bot(
+            owner_id=owner.id,
+            public_key=new_public_key(),
+            slug=f"{slug[:55]}-{secrets.token_hex(3)}",
+            **fields,
+        )
+        session.add(bot)
+        await session.flush()
     return bot
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
+    return slug or "bot"
+
+
+async def _free_slug(session: AsyncSession, owner_id: uuid.UUID, name: str) -> str:
+    """The name as a slug, numbered when the owner has one like it already."""
+    base = slugify(name)[:60].strip("-") or "bot"
+    taken = set(
+        await session.scalars(
+            select(Bot.slug).where(Bot.owner_id == owner_id, Bot.slug.startswith(base))
+        )
+    )
+    return next(c for c in (base, *(f"{base}-{n}" for n in range(2, 10_000))) if c not in taken)
+
+
+async def _ensure_slug_free(
+    session: AsyncSession, owner_id: uuid.UUID, slug: str, bot_id: uuid.UUID | None = None
+) -> None:
+    clash = await session.scalar(
+        select(Bot.id).where(Bot.owner_id == owner_id, Bot.slug == slug, Bot.id != bot_id)
+    )
+    if clash is not None:
+        raise SlugTaken(details={"slug": slug})
 
 
 # Plain rows, not ORM objects: a list is only read, and loading entities was its main cost.
@@ -102,6 +147,8 @@ def _check_model(model: str | None, settings: Settings) -> None:
 
 async def update(session: AsyncSession, bot: Bot, data: BotUpdate, *, settings: Settings) -> Bot:
     _check_model(data.model, settings)
+    if data.slug is not None and data.slug != bot.slug:
+        await _ensure_slug_free(session, bot.owner_id, data.slug, bot.id)
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None and field != "model":
             continue  # explicit null means "leave as is" for required fields

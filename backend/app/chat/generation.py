@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import anyio
@@ -22,7 +23,7 @@ from agent.types import StreamChunk, Usage
 from app.chat.models import MessageStatus
 from app.chat.schemas import MessageAnswer
 from app.chat.turns import Reply, Turn, finish_turn, source_dict
-from app.core.errors import AppError, from_agent_error
+from app.core.errors import AppError, InternalError, from_agent_error
 from app.core.logging import get_logger
 from app.core.metrics import LLM_ERRORS, LLM_TOKENS
 from app.core.runtime import Runtime
@@ -65,15 +66,34 @@ async def answer(runtime: Runtime, turn: Turn) -> MessageAnswer:
     )
 
 
-async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]:
-    """`sources`, then `token` deltas, then `done`; or an `error` event, then the end.
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The last event of a turn that ended well: the answer is stored under `message_id`."""
+
+    message_id: uuid.UUID
+    reply: Reply
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The last event of a turn that failed: stored as a failed reply; this is why."""
+
+    error: AppError
+
+
+TurnEvent = SourcesEvent | str | Answered | Failed
+
+
+async def events(runtime: Runtime, turn: Turn) -> AsyncIterator[TurnEvent]:
+    """The answer as it is generated: its sources, then text deltas, then Answered or Failed.
 
     When the consumer stops early (the client went away), generation stops and what was
-    generated so far is stored as an interrupted reply.
+    generated so far is stored as an interrupted reply. Streams in every format (chat's
+    events, OpenAI's chunks) are written from these.
     """
     started = time.perf_counter()
     progress = _Progress()
-    events = _agent(runtime).stream(
+    stream = _agent(runtime).stream(
         turn.profile,
         turn.question,
         resolve=_resolver(runtime, turn.bot_id),
@@ -81,38 +101,52 @@ async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]
         selected_text=turn.selected_text,
     )
     try:
-        async for event in events:
-            if (sse := progress.take(event)) is not None:
-                yield sse
+        async for event in stream:
+            if (taken := progress.take(event)) is not None:
+                yield taken
     except AgentError as exc:
         error = _failure(runtime, exc)
         await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, error.code))
-        yield error_event(error)
+        yield Failed(error)
         return
     except Exception:
         log.exception("chat_stream_failed", conversation_id=str(turn.conversation_id))
         await _save(runtime, turn, progress.reply(started, MessageStatus.FAILED, "internal_error"))
-        yield ServerSentEvent(
-            event="error",
-            data={"code": "internal_error", "message": "Something went wrong on our side."},
-        )
+        yield Failed(InternalError())
         return
     except BaseException:  # cancelled, or closed at a yield: the client is gone
         await _save(runtime, turn, progress.reply(started, MessageStatus.INTERRUPTED))
         raise
     finally:
-        await events.aclose()
+        await stream.aclose()
     reply = progress.reply(started, MessageStatus.COMPLETE)
-    message_id = await _save(runtime, turn, reply)
-    yield ServerSentEvent(
-        event="done",
-        data={
-            "message_id": str(message_id),
-            "conversation_id": str(turn.conversation_id),
-            "usage": _usage_dict(reply.usage),
-            "latency_ms": reply.latency_ms,
-        },
-    )
+    yield Answered(await _save(runtime, turn, reply), reply)
+
+
+async def stream(runtime: Runtime, turn: Turn) -> AsyncIterator[ServerSentEvent]:
+    """Chat's Server-Sent Events: `sources`, then `token` deltas, then `done`; or `error`."""
+    # Closed with this generator, at once: an interrupted answer is stored before we return.
+    async with aclosing(events(runtime, turn)) as turn_events:
+        async for event in turn_events:
+            yield _chat_event(event, turn)
+
+
+def _chat_event(event: TurnEvent, turn: Turn) -> ServerSentEvent:
+    if isinstance(event, SourcesEvent):
+        return ServerSentEvent(event="sources", data=[source_dict(s) for s in event.sources])
+    if isinstance(event, str):
+        return ServerSentEvent(event="token", data={"delta": event})
+    if isinstance(event, Answered):
+        return ServerSentEvent(
+            event="done",
+            data={
+                "message_id": str(event.message_id),
+                "conversation_id": str(turn.conversation_id),
+                "usage": _usage_dict(event.reply.usage),
+                "latency_ms": event.reply.latency_ms,
+            },
+        )
+    return error_event(event.error)
 
 
 def error_event(error: AppError) -> ServerSentEvent:
@@ -130,16 +164,19 @@ class _Progress:
     parts: list[str] = field(default_factory=list)
     usage: Usage | None = None
 
-    def take(self, event: SourcesEvent | StreamChunk) -> ServerSentEvent | None:
+    used_fallback: bool = False
+
+    def take(self, event: SourcesEvent | StreamChunk) -> SourcesEvent | str | None:
         if isinstance(event, SourcesEvent):
             self.sources = event.sources
-            return ServerSentEvent(event="sources", data=[source_dict(s) for s in event.sources])
+            self.used_fallback = event.used_fallback
+            return event
         if event.usage is not None:
             self.usage = event.usage
         if not event.delta:
             return None
         self.parts.append(event.delta)
-        return ServerSentEvent(event="token", data={"delta": event.delta})
+        return event.delta
 
     def reply(self, started: float, status: MessageStatus, error_code: str | None = None) -> Reply:
         content = "".join(self.parts)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,14 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
+class NewConversation:
+    """A turn that starts its own conversation (the OpenAI-compatible API): stored with it."""
+
+    user_id: uuid.UUID
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
     """Everything generation and `finish_turn` need, detached from any session."""
 
@@ -51,6 +60,7 @@ class Turn:
     period_start: datetime  # the usage period the message counts in
     asked_at: datetime = field(default_factory=utcnow)
     user_message_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    new_conversation: NewConversation | None = None
 
 
 @dataclass(slots=True)
@@ -77,11 +87,6 @@ async def start_turn(
     `embedding_model` is the running embedder's: a bot with nothing indexed yet has none of
     its own, and finds nothing in its empty namespace, so it gives its fallback.
     """
-    if not bot.is_active:
-        raise BotInactive()
-    period_start = await billing_service.check_message_quota(
-        session, bot.owner_id, settings=settings
-    )
     return Turn(
         conversation_id=conversation.id,
         bot_id=bot.id,
@@ -90,8 +95,43 @@ async def start_turn(
         question=question.content,
         selected_text=question.selected_text,
         history=await _recent_history(session, conversation.id),
-        period_start=period_start,
+        period_start=await _admit(session, bot, settings=settings),
     )
+
+
+async def start_new_conversation(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    bot: Bot,
+    question: Question,
+    history: tuple[ChatMessage, ...],
+    *,
+    settings: Settings,
+    embedding_model: str,
+    overrides: dict[str, Any] | None = None,
+) -> Turn:
+    """A turn whose history comes with it (an API caller keeps the conversation): it is
+    stored as a new conversation of `user_id`. `overrides` changes the bot's generation
+    settings for this turn (temperature, max_output_tokens)."""
+    profile = bot_profile(bot, embedding_model)
+    return Turn(
+        conversation_id=uuid.uuid4(),
+        bot_id=bot.id,
+        owner_id=bot.owner_id,
+        profile=dataclasses.replace(profile, **(overrides or {})),
+        question=question.content,
+        selected_text=question.selected_text,
+        history=history,
+        period_start=await _admit(session, bot, settings=settings),
+        new_conversation=NewConversation(user_id, question.content[:_TITLE_CHARS]),
+    )
+
+
+async def _admit(session: AsyncSession, bot: Bot, *, settings: Settings) -> datetime:
+    """Refuse a switched-off bot or a used-up quota; the usage period the turn counts in."""
+    if not bot.is_active:
+        raise BotInactive()
+    return await billing_service.check_message_quota(session, bot.owner_id, settings=settings)
 
 
 def bot_profile(bot: Bot, embedding_model: str) -> BotProfile:
@@ -119,6 +159,7 @@ _HISTORY = (
     .limit(HISTORY_WINDOW)
 )
 _INSERT_MESSAGES = Message.__table__.insert()
+_INSERT_CONVERSATION = Conversation.__table__.insert()
 _UPDATE_CONVERSATION = (
     update(Conversation.__table__)
     .where(Conversation.__table__.c.id == bindparam("conversation"))
@@ -146,6 +187,19 @@ async def finish_turn(session: AsyncSession, turn: Turn, reply: Reply) -> uuid.U
     """Store the question and its answer, and count them; returns the answer's id."""
     answer_id = uuid.uuid4()
     now = utcnow()
+    if (new := turn.new_conversation) is not None:
+        await session.execute(
+            _INSERT_CONVERSATION,
+            {
+                "id": turn.conversation_id,
+                "bot_id": turn.bot_id,
+                "user_id": new.user_id,
+                "title": "",  # the update below sets it, as for any first turn
+                "message_count": 0,
+                "created_at": turn.asked_at,
+                "updated_at": turn.asked_at,
+            },
+        )
     await session.execute(
         _INSERT_MESSAGES,
         [

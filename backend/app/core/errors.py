@@ -92,6 +92,12 @@ class ServiceUnavailable(AppError):
     message = "The service is temporarily unavailable."
 
 
+class InternalError(AppError):
+    status_code = 500
+    code = "internal_error"
+    message = "Something went wrong on our side."
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     code = "database_unavailable"
     message = "The database is unreachable. Try again in a moment."
@@ -153,6 +159,32 @@ def from_agent_error(exc: agent_errors.AgentError) -> AppError:
     return LLMFailed(exc.message)
 
 
+# The OpenAI-compatible routes answer errors in OpenAI's shape, with the same status codes.
+OPENAI_PREFIX = "/api/v1/openai/"
+_OPENAI_TYPES = {
+    400: "invalid_request_error", 401: "authentication_error", 402: "insufficient_quota",
+    403: "permission_error", 404: "invalid_request_error", 409: "invalid_request_error",
+    413: "invalid_request_error", 422: "invalid_request_error", 429: "rate_limit_error",
+}  # fmt: skip
+
+
+def _openai_shape(
+    status_code: int, code: str, message: str, details: dict[str, Any] | None, rid: str | None
+) -> dict[str, Any]:
+    errors = (details or {}).get("errors") or [{}]
+    loc = errors[0].get("loc") or []
+    param = ".".join(str(p) for p in loc[1:]) or None
+    fallback = "api_error" if status_code >= 500 else "invalid_request_error"
+    kind = _OPENAI_TYPES.get(status_code, fallback)
+    return {"message": message, "type": kind, "param": param, "code": code, "request_id": rid}
+
+
+def openai_error(error: AppError) -> dict[str, Any]:
+    """An error inside a stream that has started, in OpenAI's shape."""
+    shape = _openai_shape(error.status_code, error.code, error.message, error.details, None)
+    return {"error": shape}
+
+
 def request_id_of(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
@@ -166,9 +198,11 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     rid = request_id_of(request)
-    body = {
+    body: dict[str, Any] = {
         "error": {"code": code, "message": message, "details": details or {}, "request_id": rid}
     }
+    if request.url.path.startswith(OPENAI_PREFIX):  # what OpenAI clients know how to read
+        body = {"error": _openai_shape(status_code, code, message, details, rid)}
     all_headers = {**(headers or {}), **({"X-Request-ID": rid} if rid else {})}
     return JSONResponse(body, status_code=status_code, headers=all_headers)
 

@@ -45,6 +45,9 @@ async def get_current_user(
     # Every authenticated request resolves this: each dependency node costs FastAPI ~15 µs,
     # so the runtime comes from the request rather than from RuntimeDep.
     runtime: Runtime = request.app.state.runtime
+    if token and token.startswith(service.API_KEY_PREFIX + "_"):
+        # OpenAI clients send the API key as a bearer token; so may anyone else.
+        api_key, token = token, None
     if token:
         user_id, version = service.access_token_claims(token, settings=runtime.settings)
         key = service.principal_key(user_id)

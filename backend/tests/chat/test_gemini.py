@@ -215,3 +215,33 @@ async def test_a_rate_limited_embedder_is_503_with_retry_after(
         f"{API}/bots/{bot_id}/search", json={"query": "Another new query"}, headers=owner
     )
     assert r.status_code == 503 and r.json()["error"]["code"] == "llm_rate_limited"
+
+
+async def test_openai_completions_pass_history_temperature_and_max_tokens(
+    live_client, live_runtime, gemini, chat_bot
+):
+    owner, conversation = chat_bot
+    bot_id = (await live_client.get(f"{API}/conversations/{conversation['id']}",
+                                    headers=owner)).json()["bot_id"]  # fmt: skip
+    key = (await live_client.post(f"{API}/api-keys", json={"name": "k"}, headers=owner)).json()
+    gemini.answer = "Fine, thanks."
+    body = {
+        "model": bot_id,
+        "temperature": 0.7,
+        "max_tokens": 50,
+        "messages": [
+            {"role": "user", "content": "My name is Ada."},
+            {"role": "assistant", "content": "Hello Ada."},
+            {"role": "user", "content": "How are you?"},
+        ],
+    }
+    r = await live_client.post(
+        f"{API}/openai/chat/completions", json=body,
+        headers={"Authorization": f"Bearer {key['key']}"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"] == "Fine, thanks."
+    sent = gemini.calls[-1].json()
+    assert sent["generationConfig"]["temperature"] == 0.7
+    assert sent["generationConfig"]["maxOutputTokens"] == 50
+    assert "My name is Ada." in gemini.last_prompt_text()
