@@ -19,7 +19,6 @@ import time
 from collections import Counter
 
 import httpx
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -128,6 +127,7 @@ def _fuzz(base: str, auth: dict[str, str], ids: dict[str, str]) -> Counter:
 
 def _fuzz_operation(op, base, auth, ids, statuses: Counter, failures: list[str]) -> None:
     if True:
+
         @settings(
             max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
             suppress_health_check=list(HealthCheck), print_blob=True,
