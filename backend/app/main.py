@@ -19,6 +19,7 @@ from app.core.middleware import (
     ObservabilityMiddleware,
 )
 from app.core.runtime import Runtime
+from app.users.dependencies import document_security
 
 log = get_logger("chatsphere")
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     install_error_handlers(app)
     include_api(app)
+    document_security(app)
     app.add_route("/metrics", metrics_response, include_in_schema=False)
     if settings.cors_origins:  # none by default: the dashboard is served on the API's origin
         app.add_middleware(

@@ -23,7 +23,7 @@ from app.core.metrics import observe_request
 from app.core.ratelimit import STATE_KEY, Quota
 from app.core.routes import BODY_LIMIT_KEY
 
-log = get_logger("chatsphere.access")
+log = get_logger("chatsphere.access", batched=True)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _HEADER = b"x-request-id"
 

@@ -48,7 +48,10 @@ async def paginate(
     SQL is then compiled and keyed once per process instead of on every request.
     """
     values = {**(binds or {}), "page_limit": params.limit, "page_offset": params.offset}
-    rows = (await session.execute(_paged(stmt), values)).all()
+    if _selects_one_entity(stmt):
+        rows = (await session.execute(_paged(stmt), values)).all()
+    else:  # plain columns: Core runs them without the ORM's per-statement work
+        rows = (await (await session.connection()).execute(_paged(stmt), values)).all()
     if rows:
         total = int(rows[0][-1])
     elif params.offset:  # past the end: the window count came back with no row

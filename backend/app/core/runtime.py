@@ -119,8 +119,15 @@ class Runtime:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for reading only; it takes no write lock and cannot write."""
-        async with self.read_sessionmaker() as session:
+        session = self.read_sessionmaker()
+        try:
             yield session
+        finally:
+            # Most authenticated reads hit the auth cache and never touch the database; a
+            # session that never began holds nothing, and closing it costs a greenlet trip.
+            if session.sync_session.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await session.close()
 
     async def _send(self, pending: list[jobs.Job]) -> None:
         for job in pending:

@@ -13,7 +13,9 @@ import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import BackgroundTasks, Depends, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,16 +37,27 @@ oauth2_scheme = OAuth2PasswordBearer(
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
 
 
+def _credentials(request: Request) -> tuple[str | None, str | None]:
+    """(bearer token, API key) from the headers, as `oauth2_scheme` and `api_key_scheme`
+    read them."""
+    token = None
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            token = value.strip()
+    return token, request.headers.get("x-api-key") or None
+
+
 async def get_current_user(
-    session: SessionDep,
-    request: Request,
-    background: BackgroundTasks,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
+    session: SessionDep, request: Request, background: BackgroundTasks
 ) -> Principal:
-    # Every authenticated request resolves this: each dependency node costs FastAPI ~15 µs,
-    # so the runtime comes from the request rather than from RuntimeDep.
+    # Every authenticated request resolves this, and each dependency node costs FastAPI
+    # tens of µs: the runtime and the credentials come from the request rather than from
+    # RuntimeDep and the security schemes' own dependencies (`document_security` puts the
+    # schemes in the OpenAPI document).
     runtime: Runtime = request.app.state.runtime
+    token, api_key = _credentials(request)
     if token and token.startswith(service.API_KEY_PREFIX + "_"):
         # OpenAI clients send the API key as a bearer token; so may anyone else.
         api_key, token = token, None
@@ -111,6 +124,36 @@ async def _touch(runtime: Runtime, key_id: uuid.UUID) -> None:
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+def _uses(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return dependant.call is call or any(_uses(d, call) for d in dependant.dependencies)
+
+
+def document_security(app: FastAPI) -> None:
+    """List the two ways to authenticate in the OpenAPI document (the Authorize button in
+    /docs), on every operation that depends on `get_current_user`."""
+    schemes = {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in (oauth2_scheme, api_key_scheme)
+    }
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        for route in app.routes:
+            if isinstance(route, APIRoute) and _uses(route.dependant, get_current_user):
+                for method in route.methods:
+                    operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                    if operation is not None:
+                        operation["security"] = [{name: []} for name in schemes]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def client_ip(request: Request) -> str:
