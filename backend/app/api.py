@@ -19,6 +19,8 @@ from app.documents.router import router as documents_router
 from app.openai.router import router as openai_router
 from app.ops.router import router as ops_router
 from app.users.router import api_keys_router, auth_router, users_router
+from app.widget.router import owner_router as widget_owner_router
+from app.widget.router import router as widget_router
 
 API_PREFIX = "/api/v1"
 ROUTERS: tuple[APIRouter, ...] = (
@@ -31,6 +33,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     chat_router,
     openai_router,
     billing_router,
+    widget_router,
+    widget_owner_router,
 )
 # APIRoute attributes that `add_api_route` takes under the same name.
 _ROUTE_FIELDS = (

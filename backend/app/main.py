@@ -20,6 +20,8 @@ from app.core.middleware import (
 )
 from app.core.runtime import Runtime
 from app.users.dependencies import document_security
+from app.widget.assets import widget_script
+from app.widget.cors import WidgetCORSMiddleware
 
 log = get_logger("chatsphere")
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     include_api(app)
     document_security(app)
     app.add_route("/metrics", metrics_response, include_in_schema=False)
+    app.add_route("/widget.js", widget_script, methods=["GET", "HEAD"], include_in_schema=False)
     if settings.cors_origins:  # none by default: the dashboard is served on the API's origin
         app.add_middleware(
             CORSMiddleware,
@@ -69,5 +72,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(ClientRateLimitMiddleware)
+    app.add_middleware(WidgetCORSMiddleware)  # outside the limits: a 429 stays readable
     app.add_middleware(ObservabilityMiddleware, access_log=settings.access_log)
     return app

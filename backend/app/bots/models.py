@@ -29,6 +29,9 @@ class Bot(IdMixin, TimestampMixin, Base):
     suggested_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
+    theme_color: Mapped[str | None] = mapped_column(String(7))  # the widget's, "#rrggbb"
+    # Widget messages a day; None: the server's WIDGET_BOT_DAILY_LIMIT.
+    daily_message_limit: Mapped[int | None]
     public_key: Mapped[str] = mapped_column(String(64), unique=True)
     # The embedding model this bot's vectors were made with; set by the first indexing.
     embedding_model: Mapped[str | None] = mapped_column(String(100))

@@ -23,6 +23,15 @@ def _origin(value: str) -> str:
 
 
 Origin = Annotated[str, AfterValidator(_origin)]
+ThemeColor = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^#[0-9a-fA-F]{6}$"),
+    Field(description="The widget's colour, `#rrggbb`; null for the default."),
+]
+DailyLimit = Annotated[
+    int,
+    Field(ge=1, le=10_000_000, description="Widget messages a day; null: the server default."),
+]
 
 
 class BotFields(BaseModel):
@@ -39,6 +48,8 @@ class BotFields(BaseModel):
     suggested_questions: Annotated[list[Question], Field(max_length=10)] = []
     allowed_origins: Annotated[list[Origin], Field(max_length=50)] = []
     is_active: bool = True
+    theme_color: ThemeColor | None = None
+    daily_message_limit: DailyLimit | None = None
 
 
 Slug = Annotated[
@@ -71,6 +82,8 @@ class BotUpdate(BaseModel):
     suggested_questions: Annotated[list[Question] | None, Field(max_length=10)] = None
     allowed_origins: Annotated[list[Origin] | None, Field(max_length=50)] = None
     is_active: bool | None = None
+    theme_color: ThemeColor | None = None
+    daily_message_limit: DailyLimit | None = None
 
 
 class BotPublic(BotFields):

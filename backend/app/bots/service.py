@@ -17,6 +17,7 @@ from app.bots.exceptions import BotNotFound, BotsOutOfReach, ModelNotAllowed, Sl
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
 from app.core import jobs
+from app.core.cache import forget_after_commit
 from app.core.config import Settings
 from app.core.pagination import PageParams, paginate
 from app.documents.models import Document
@@ -145,25 +146,37 @@ def _check_model(model: str | None, settings: Settings) -> None:
         )
 
 
+# Fields where an explicit null goes back to the server's default.
+_NULL_MEANS_DEFAULT = frozenset({"model", "theme_color", "daily_message_limit"})
+
+
 async def update(session: AsyncSession, bot: Bot, data: BotUpdate, *, settings: Settings) -> Bot:
     _check_model(data.model, settings)
     if data.slug is not None and data.slug != bot.slug:
         await _ensure_slug_free(session, bot.owner_id, data.slug, bot.id)
     for field, value in data.model_dump(exclude_unset=True).items():
-        if value is None and field != "model":
+        if value is None and field not in _NULL_MEANS_DEFAULT:
             continue  # explicit null means "leave as is" for required fields
         setattr(bot, field, value)
     await session.flush()
+    forget_after_commit(session, public_bot_key(bot.public_key))
     return bot
 
 
+def public_bot_key(public_key: str) -> tuple[str, str]:
+    """The runtime cache's key for what the widget reads about a bot (see app.widget)."""
+    return ("public_bot", public_key)
+
+
 async def rotate_public_key(session: AsyncSession, bot: Bot) -> Bot:
+    forget_after_commit(session, public_bot_key(bot.public_key))
     bot.public_key = new_public_key()
     await session.flush()
     return bot
 
 
 async def delete(session: AsyncSession, bot: Bot) -> None:
+    forget_after_commit(session, public_bot_key(bot.public_key))
     for hook in _delete_hooks:
         await hook(session, bot)
     await session.delete(bot)

@@ -33,6 +33,7 @@ class Conversation(IdMixin, TimestampMixin, Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     visitor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    origin: Mapped[str | None] = mapped_column(String(255))  # the site a visitor chatted on
     title: Mapped[str] = mapped_column(String(200), default="")
     # Kept with each turn, so lists need no count of messages.
     message_count: Mapped[int] = mapped_column(default=0)

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from app.bots.dependencies import OwnedBot
 from app.chat import generation, service, turns
 from app.chat.dependencies import OwnedConversation, OwnedMessage
+from app.chat.exceptions import ConversationReadOnly
 from app.chat.responses import AfterCommitJSON, EventStream
 from app.chat.schemas import (
     ConversationCreate,
@@ -125,8 +126,11 @@ async def post_message(
     """Ask the bot. The answer cites its sources as `[n]`.
 
     With `stream: true` or `Accept: text/event-stream` the answer comes as Server-Sent
-    Events: `sources`, `token`…, `done` (or `error`).
+    Events: `sources`, `token`…, `done` (or `error`). A visitor's conversation (widget) is
+    read-only here: 409 `conversation_read_only`.
     """
+    if owned.conversation.visitor_id is not None:
+        raise ConversationReadOnly()
     turn = await turns.start_turn(
         session,
         owned.conversation,

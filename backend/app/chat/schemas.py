@@ -33,6 +33,7 @@ class ConversationPublic(BaseModel):
     bot_id: uuid.UUID
     title: str
     visitor_id: str | None = Field(description="Set for a widget visitor's conversation.")
+    origin: str | None = Field(default=None, description="The site a visitor chatted on.")
     message_count: int
     last_message_at: datetime | None
     created_at: datetime

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,12 +41,13 @@ async def create_conversation(
 async def list_conversations(
     session: AsyncSession, owner: Principal, bot: Bot, params: PageParams
 ) -> tuple[list[Conversation], int]:
-    """The owner's conversations with one bot, most recently active first."""
+    """The owner's conversations with one bot, and its visitors' through the widget, most
+    recently active first."""
     stmt = (
         select(Conversation)
         .where(
             Conversation.bot_id == bot.id,
-            Conversation.user_id == owner.id,
+            or_(Conversation.user_id == owner.id, Conversation.visitor_id.is_not(None)),
             Conversation.deleted_at.is_(None),
         )
         .order_by(Conversation.updated_at.desc(), Conversation.id)
@@ -68,10 +69,11 @@ async def get_owned_conversation(
 
 
 def _visible_to(owner: Principal | BindParameter[uuid.UUID]) -> tuple[ColumnElement[bool], ...]:
-    """The owner's own, undeleted conversations with their own bots (joined with Bot)."""
+    """Undeleted conversations with the owner's own bots (joined with Bot): the owner's own
+    and the bots' visitors'."""
     owner_id = owner if isinstance(owner, BindParameter) else owner.id
     return (
-        Conversation.user_id == owner_id,
+        or_(Conversation.user_id == owner_id, Conversation.visitor_id.is_not(None)),
         Bot.owner_id == owner_id,
         Conversation.deleted_at.is_(None),
     )

@@ -40,10 +40,12 @@ class Question:
 
 @dataclass(frozen=True, slots=True)
 class NewConversation:
-    """A turn that starts its own conversation (the OpenAI-compatible API): stored with it."""
+    """A turn that starts its own conversation, stored with it: an API caller's (the
+    OpenAI-compatible API), or a widget visitor's first question."""
 
-    user_id: uuid.UUID
-    title: str
+    user_id: uuid.UUID | None = None
+    visitor_id: str | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,21 +103,23 @@ async def start_turn(
 
 async def start_new_conversation(
     session: AsyncSession,
-    user_id: uuid.UUID,
+    new: NewConversation,
     bot: Bot,
     question: Question,
-    history: tuple[ChatMessage, ...],
+    history: tuple[ChatMessage, ...] = (),
     *,
     settings: Settings,
     embedding_model: str,
     overrides: dict[str, Any] | None = None,
+    conversation_id: uuid.UUID | None = None,
 ) -> Turn:
-    """A turn whose history comes with it (an API caller keeps the conversation): it is
-    stored as a new conversation of `user_id`. `overrides` changes the bot's generation
-    settings for this turn (temperature, max_output_tokens)."""
+    """A turn whose conversation is stored with its answer: `new` says whose. An API caller
+    keeps the conversation and sends its `history`; a widget visitor's first question has
+    none. `overrides` changes the bot's generation settings for this turn (temperature,
+    max_output_tokens)."""
     profile = bot_profile(bot, embedding_model)
     return Turn(
-        conversation_id=uuid.uuid4(),
+        conversation_id=conversation_id or uuid.uuid4(),
         bot_id=bot.id,
         owner_id=bot.owner_id,
         profile=dataclasses.replace(profile, **(overrides or {})),
@@ -123,7 +127,7 @@ async def start_new_conversation(
         selected_text=question.selected_text,
         history=history,
         period_start=await _admit(session, bot, settings=settings),
-        new_conversation=NewConversation(user_id, question.content[:_TITLE_CHARS]),
+        new_conversation=new,
     )
 
 
@@ -194,6 +198,8 @@ async def finish_turn(session: AsyncSession, turn: Turn, reply: Reply) -> uuid.U
                 "id": turn.conversation_id,
                 "bot_id": turn.bot_id,
                 "user_id": new.user_id,
+                "visitor_id": new.visitor_id,
+                "origin": new.origin,
                 "title": "",  # the update below sets it, as for any first turn
                 "message_count": 0,
                 "created_at": turn.asked_at,

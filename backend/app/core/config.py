@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     max_upload_mb: int = 20
     # Any other request body (JSON, forms, webhooks): refused with 413 past this.
     max_request_kb: int = 1024
+    # The widget (visitors): session lifetime, renewal window and limits.
+    widget_session_hours: int = 24
+    widget_renew_days: int = 7  # an expired session renews within this, keeping the visitor
+    widget_visitor_rate_limit: str = "10/minute"  # messages per visitor
+    widget_ip_rate_limit: str = "30/minute"  # messages per client address
+    widget_session_rate_limit: str = "20/hour"  # new visitors per client address
+    widget_bot_daily_limit: int = 1000  # messages a day per bot, unless the bot sets its own
 
     # Background work: stuck documents are re-queued after `stuck_after_seconds`.
     task_soft_time_limit: int = 900

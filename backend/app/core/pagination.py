@@ -48,10 +48,10 @@ async def paginate(
     SQL is then compiled and keyed once per process instead of on every request.
     """
     values = {**(binds or {}), "page_limit": params.limit, "page_offset": params.offset}
-    if _selects_one_entity(stmt):
-        rows = (await session.execute(_paged(stmt), values)).all()
-    else:  # plain columns: Core runs them without the ORM's per-statement work
+    if _plain_columns(stmt):  # Core runs these without the ORM's per-statement work
         rows = (await (await session.connection()).execute(_paged(stmt), values)).all()
+    else:
+        rows = (await session.execute(_paged(stmt), values)).all()
     if rows:
         total = int(rows[0][-1])
     elif params.offset:  # past the end: the window count came back with no row
@@ -78,6 +78,16 @@ def _paged(stmt: Select) -> Select:
         )
         _paged_statements[stmt] = paged
     return paged
+
+
+_plain: WeakKeyDictionary[Select, bool] = WeakKeyDictionary()
+
+
+def _plain_columns(stmt: Select) -> bool:
+    plain = _plain.get(stmt)
+    if plain is None:
+        plain = _plain[stmt] = all(d["entity"] is None for d in stmt.column_descriptions)
+    return plain
 
 
 def _selects_one_entity(stmt: Select) -> bool:

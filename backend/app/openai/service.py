@@ -85,7 +85,7 @@ async def start(
         overrides["max_output_tokens"] = limit
     return await turns.start_new_conversation(
         session,
-        principal.id,
+        turns.NewConversation(user_id=principal.id),
         bot,
         turns.Question(question),
         history,

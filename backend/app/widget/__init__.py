@@ -1,0 +1,1 @@
+"""The embeddable widget: visitors on the owners' sites chat with a bot (see README)."""
