@@ -57,7 +57,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright runs an event loop of its own while it is open, and the
+# suite's async tests need theirs.
+@pytest.fixture(scope="module")
 def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 

@@ -9,7 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.chat.conftest import add_document, create_bot
+from tests.chat.conftest import (  # noqa: F401 - the fake Gemini's fixtures, for widget tests
+    _gemini_fakes,
+    _gemini_server,
+    add_document,
+    create_bot,
+    gemini,
+    gemini_settings,
+)
 
 API = "/api/v1"
 SITE = "https://shop.example.com"

@@ -8,7 +8,6 @@ import asyncio
 import pytest
 
 from app.main import create_app
-from tests.chat.conftest import _gemini_fakes, _gemini_server, gemini, gemini_settings  # noqa: F401
 from tests.chat.test_disconnect import Client, http_scope
 from tests.widget.conftest import SITE, new_session, site
 
@@ -22,7 +21,7 @@ async def test_a_visitor_leaving_mid_answer_leaves_it_stored_as_interrupted(
     gemini_settings,
     gemini,
     failing_send,
-    make_user,  # noqa: F811
+    make_user,
 ):
     gemini.answer = " ".join(f"word{n}" for n in range(WORDS))
     gemini.delay = DELAY
