@@ -41,6 +41,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/vectors.py
+	$(BIN)/python bench/widget.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -26,6 +26,11 @@ class InactiveUser(Unauthorized):
     message = "This account is deactivated."
 
 
+class CsrfRejected(Forbidden):
+    code = "csrf_rejected"
+    message = "This request did not come from the dashboard's own page."
+
+
 class RefreshTokenReused(Unauthorized):
     code = "refresh_token_reused"
     message = "This refresh token was already used; its session has been revoked. Log in again."

@@ -3,21 +3,24 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
+from app.core.errors import AppError
 from app.core.pagination import Page, PageParamsDep
 from app.core.runtime import RuntimeDep, SessionDep
-from app.users import service
+from app.users import cookies, service
 from app.users.dependencies import CurrentUser, client_ip, requires_scope
+from app.users.exceptions import InvalidToken
 from app.users.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPublic,
     LoginRequest,
     RefreshRequest,
+    SessionStarted,
     TokenPair,
     UserCreate,
     UserPublic,
@@ -85,6 +88,63 @@ async def refresh(data: RefreshRequest, session: SessionDep, runtime: RuntimeDep
     return await service.rotate_refresh_token(
         session, data.refresh_token, settings=runtime.settings
     )
+
+
+# --- Browser sessions (the dashboard): the refresh token lives in an HttpOnly cookie ----------
+
+
+@auth_router.post(
+    "/session", response_model=SessionStarted, dependencies=[Depends(cookies.csrf_guard)]
+)
+async def start_session(
+    data: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> SessionStarted:
+    """Sign in from the dashboard: the access token in the body (keep it in memory), the
+    refresh token in an HttpOnly, SameSite=Strict cookie. Needs `X-Requested-With`."""
+    pair = await _login(request, session, runtime, data.email, data.password)
+    cookies.set_refresh_cookie(response, request, pair.refresh_token, runtime.settings)
+    return SessionStarted(access_token=pair.access_token, expires_in=pair.expires_in)
+
+
+@auth_router.post(
+    "/session/refresh",
+    response_model=SessionStarted,
+    dependencies=[Depends(cookies.csrf_guard)],
+)
+async def refresh_session(
+    request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> SessionStarted:
+    """A new access token for the browser session, and a rotated cookie. Reusing an old
+    cookie ends the session (401)."""
+    token = request.cookies.get(cookies.COOKIE)
+    if not token or len(token) > 512:
+        raise InvalidToken("No session: sign in.", headers=cookies.cleared_cookie_header(request))
+    try:
+        pair = await service.rotate_refresh_token(session, token, settings=runtime.settings)
+    except AppError as exc:
+        exc.headers = {**exc.headers, **cookies.cleared_cookie_header(request)}
+        raise
+    cookies.set_refresh_cookie(response, request, pair.refresh_token, runtime.settings)
+    return SessionStarted(access_token=pair.access_token, expires_in=pair.expires_in)
+
+
+@auth_router.delete(
+    "/session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(cookies.csrf_guard)],
+)
+async def end_session(request: Request, session: SessionDep) -> Response:
+    """Sign out: the browser session ends and its cookie is cleared."""
+    token = request.cookies.get(cookies.COOKIE)
+    if token and len(token) <= 512:
+        await service.end_session(session, token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    cookies.clear_refresh_cookie(response, request)
+    return response
 
 
 @users_router.get("/me", response_model=UserPublic)

@@ -47,6 +47,15 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(min_length=1, max_length=512)]
 
 
+class SessionStarted(BaseModel):
+    """A browser session: the access token for the page's memory; the refresh token is in an
+    HttpOnly cookie, out of the page's reach."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Access token lifetime in seconds")
+
+
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str

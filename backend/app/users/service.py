@@ -328,3 +328,17 @@ async def touch_api_key(session: AsyncSession, key_id: uuid.UUID) -> None:
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    """Sign out: the refresh token's family (this browser's session) ends. Other sessions,
+    and API keys, are untouched."""
+    family = await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == security.hash_secret(token))
+    )
+    if family is not None:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
