@@ -26,7 +26,9 @@ async def test_sign_in_sets_a_cookie_the_page_cannot_read(client, account):
     for attribute in ("HttpOnly", "SameSite=strict", "Path=/api/v1/auth/session", "Max-Age="):
         assert attribute.lower() in cookie.lower(), cookie
     assert "secure" not in cookie.lower()  # plain http here; see the https test
-    me = await client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    me = await client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert me.json()["email"] == "ada@example.com"
 
 
