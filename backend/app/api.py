@@ -16,6 +16,7 @@ from app.bots.router import router as bots_router
 from app.chat.router import router as chat_router
 from app.core.routes import TextRoute
 from app.documents.router import router as documents_router
+from app.insights.router import router as insights_router
 from app.openai.router import router as openai_router
 from app.ops.router import router as ops_router
 from app.users.router import api_keys_router, auth_router, users_router
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     billing_router,
     widget_router,
     widget_owner_router,
+    insights_router,
 )
 # APIRoute attributes that `add_api_route` takes under the same name.
 _ROUTE_FIELDS = (

@@ -14,8 +14,10 @@ from app.users.dependencies import CurrentUser
 router = APIRouter(prefix="/bots", tags=["bots"])
 
 
-def _public(bot: Bot, document_count: int = 0) -> BotPublic:
-    return BotPublic.model_validate(bot).model_copy(update={"document_count": document_count})
+def _public(bot: Bot, document_count: int = 0, messages_this_month: int = 0) -> BotPublic:
+    return BotPublic.model_validate(bot).model_copy(
+        update={"document_count": document_count, "messages_this_month": messages_this_month}
+    )
 
 
 async def _with_count(session: AsyncSession, bot: Bot) -> BotPublic:

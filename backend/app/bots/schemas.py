@@ -95,5 +95,6 @@ class BotPublic(BotFields):
     public_key: str
     embedding_model: str | None
     document_count: int = 0
+    messages_this_month: int = Field(default=0, description="Messages this calendar month (UTC).")
     created_at: datetime
     updated_at: datetime

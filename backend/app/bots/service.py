@@ -16,6 +16,8 @@ from app.billing import service as billing_service
 from app.bots.exceptions import BotNotFound, BotsOutOfReach, ModelNotAllowed, SlugTaken
 from app.bots.models import Bot
 from app.bots.schemas import BotCreate, BotUpdate
+from app.chat.models import BotUsage
+from app.chat.service import current_period
 from app.core import jobs
 from app.core.cache import forget_after_commit
 from app.core.config import Settings
@@ -57,9 +59,25 @@ def document_count() -> ScalarSelect[int]:
     )
 
 
-async def get_with_counts(session: AsyncSession, bot: Bot) -> tuple[Bot, int]:
-    count = await session.scalar(select(document_count()).where(Bot.id == bot.id))
-    return bot, int(count or 0)
+def messages_this_month() -> ScalarSelect[int]:
+    """The bot's messages in the usage period bound as `period` ("YYYY-MM")."""
+    return (
+        select(func.coalesce(func.sum(BotUsage.messages), 0))
+        .where(BotUsage.bot_id == Bot.id, BotUsage.period == bindparam("period"))
+        .correlate(Bot)
+        .scalar_subquery()
+    )
+
+
+async def get_with_counts(session: AsyncSession, bot: Bot) -> tuple[Bot, int, int]:
+    """The bot with its document count and its messages this month: one query."""
+    row = (
+        await session.execute(
+            select(document_count(), messages_this_month()).where(Bot.id == bot.id),
+            {"period": current_period()},
+        )
+    ).one()
+    return bot, int(row[0] or 0), int(row[1] or 0)
 
 
 async def create(
@@ -120,7 +138,11 @@ async def _ensure_slug_free(
 
 # Plain rows, not ORM objects: a list is only read, and loading entities was its main cost.
 _OWNERS_BOTS = (
-    select(*Bot.__table__.c, document_count().label("document_count"))
+    select(
+        *Bot.__table__.c,
+        document_count().label("document_count"),
+        messages_this_month().label("messages_this_month"),
+    )
     .where(Bot.owner_id == bindparam("owner_id"))
     .order_by(Bot.created_at.desc(), Bot.id)
 )
@@ -131,10 +153,11 @@ async def list_for_owner(
 ) -> tuple[list[Row[Any]], int]:
     """The owner's bots (those its API key may use), newest first, each row with its
     `document_count`: one query."""
+    period = current_period()
     if owner.bot_ids is not None:
         stmt = _OWNERS_BOTS.where(Bot.id.in_(sorted(owner.bot_ids)))
-        return await paginate(session, stmt, params, {"owner_id": owner.id})
-    return await paginate(session, _OWNERS_BOTS, params, {"owner_id": owner.id})
+        return await paginate(session, stmt, params, {"owner_id": owner.id, "period": period})
+    return await paginate(session, _OWNERS_BOTS, params, {"owner_id": owner.id, "period": period})
 
 
 def _check_model(model: str | None, settings: Settings) -> None:

@@ -62,10 +62,17 @@ async def create_conversation(
 
 @router.get("/bots/{bot_id}/conversations", response_model=Page[ConversationPublic])
 async def list_conversations(
-    bot: OwnedBot, user: CurrentUser, session: SessionDep, page: PageParamsDep
+    bot: OwnedBot,
+    user: CurrentUser,
+    session: SessionDep,
+    page: PageParamsDep,
+    rating: Annotated[
+        Literal["up", "down"] | None, Query(description="Only those with an answer rated so")
+    ] = None,
 ) -> Page[ConversationPublic]:
-    """Your conversations with this bot, most recently active first."""
-    items, total = await service.list_conversations(session, user, bot, page)
+    """Your conversations with this bot, and its visitors' (widget), most recently active
+    first."""
+    items, total = await service.list_conversations(session, user, bot, page, rating=rating)
     return Page[ConversationPublic](
         items=[ConversationPublic.model_validate(c) for c in items],
         total=total,
@@ -107,7 +114,12 @@ async def list_messages(
         session, owned.conversation, page, newest_first=order == "desc"
     )
     return Page[MessagePublic](
-        items=[MessagePublic.model_validate(m) for m in items], total=total, **page.model_dump()
+        items=[
+            MessagePublic.model_validate(m).model_copy(update={"feedback": rating})
+            for m, rating in items
+        ],
+        total=total,
+        **page.model_dump(),
     )
 
 

@@ -81,6 +81,7 @@ class MessagePublic(BaseModel):
     latency_ms: int | None
     status: Literal["complete", "interrupted", "failed"]
     error_code: str | None
+    feedback: Literal["up", "down"] | None = Field(default=None, description="Its rating.")
     created_at: datetime
 
     @model_validator(mode="before")
@@ -88,7 +89,11 @@ class MessagePublic(BaseModel):
     def _usage_from_columns(cls, value: Any) -> Any:
         if hasattr(value, "prompt_tokens") and not isinstance(value, dict):
             return {
-                **{f: getattr(value, f) for f in cls.model_fields if f != "usage"},
+                **{
+                    f: getattr(value, f)
+                    for f in cls.model_fields
+                    if f != "usage" and hasattr(value, f)
+                },
                 "usage": UsagePublic(
                     prompt_tokens=value.prompt_tokens, completion_tokens=value.completion_tokens
                 ),

@@ -19,6 +19,7 @@ from app.chat.models import BotUsage, Conversation, Message, MessageFeedback, Me
 from app.chat.schemas import ConversationCreate, ConversationUpdate, FeedbackCreate
 from app.core.db import per_dialect, utcnow
 from app.core.pagination import PageParams, paginate
+from app.insights import recording as insights
 from app.users.models import Principal
 
 # --- Conversations ---------------------------------------------------------------------
@@ -39,10 +40,15 @@ async def create_conversation(
 
 
 async def list_conversations(
-    session: AsyncSession, owner: Principal, bot: Bot, params: PageParams
+    session: AsyncSession,
+    owner: Principal,
+    bot: Bot,
+    params: PageParams,
+    *,
+    rating: str | None = None,
 ) -> tuple[list[Conversation], int]:
     """The owner's conversations with one bot, and its visitors' through the widget, most
-    recently active first."""
+    recently active first; with `rating`, only those with an answer rated so."""
     stmt = (
         select(Conversation)
         .where(
@@ -52,6 +58,13 @@ async def list_conversations(
         )
         .order_by(Conversation.updated_at.desc(), Conversation.id)
     )
+    if rating is not None:
+        rated = (
+            select(Message.conversation_id)
+            .join(MessageFeedback, MessageFeedback.message_id == Message.id)
+            .where(MessageFeedback.rating == rating)
+        )
+        stmt = stmt.where(Conversation.id.in_(rated))
     return await paginate(session, stmt, params)
 
 
@@ -97,15 +110,21 @@ async def delete_conversation(session: AsyncSession, conversation: Conversation)
 
 async def list_messages(
     session: AsyncSession, conversation: Conversation, params: PageParams, *, newest_first: bool
-) -> tuple[list[Message], int]:
-    """Oldest first, or newest first."""
+) -> tuple[list[tuple[Message, str | None]], int]:
+    """Oldest first, or newest first; each message with its rating (or None)."""
     order = (
         (Message.created_at.desc(), Message.id.desc())
         if newest_first
         else (Message.created_at, Message.id)
     )
-    stmt = select(Message).where(Message.conversation_id == conversation.id).order_by(*order)
-    return await paginate(session, stmt, params)
+    stmt = (
+        select(Message, MessageFeedback.rating)
+        .outerjoin(MessageFeedback, MessageFeedback.message_id == Message.id)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(*order)
+    )
+    rows, total = await paginate(session, stmt, params)
+    return [(row[0], row[1]) for row in rows], total
 
 
 async def rename_conversation(
@@ -146,6 +165,8 @@ async def rate_message(
             async with session.begin_nested():
                 session.add(feedback)
                 await session.flush()
+            if data.rating == "down":
+                await insights.record_thumbs_down(session, message)
             return feedback
         except IntegrityError:  # a concurrent first rating won; replace it like a second one
             feedback = await session.scalar(
@@ -155,6 +176,8 @@ async def rate_message(
     feedback.rating = data.rating
     feedback.comment = data.comment
     await session.flush()
+    if data.rating == "down":
+        await insights.record_thumbs_down(session, message)
     return feedback
 
 

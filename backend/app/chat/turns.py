@@ -28,6 +28,7 @@ from app.chat.models import Conversation, Message, MessageRole, MessageStatus
 from app.chat.service import add_usage
 from app.core.config import Settings
 from app.core.db import utcnow
+from app.insights import recording as insights
 
 _TITLE_CHARS = 80
 
@@ -222,6 +223,16 @@ async def finish_turn(session: AsyncSession, turn: Turn, reply: Reply) -> uuid.U
             },
         ],
     )
+    reason = (
+        insights.unanswered_reason(
+            turn.profile.fallback_message, reply.content, bool(reply.sources),
+            rag=turn.profile.agent_type == "rag",
+        )
+        if reply.status == MessageStatus.COMPLETE
+        else None
+    )  # fmt: skip
+    if reason is not None:  # one more statement, only for a question the bot couldn't answer
+        await insights.record_turn(session, turn.bot_id, answer_id, turn.question, reason)
     await session.execute(
         _UPDATE_CONVERSATION,
         {"conversation": turn.conversation_id, "title": turn.question[:_TITLE_CHARS], "now": now},
