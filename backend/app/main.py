@@ -19,6 +19,7 @@ from app.core.middleware import (
     ObservabilityMiddleware,
 )
 from app.core.runtime import Runtime
+from app.dashboard.router import mount_dashboard
 from app.users.dependencies import document_security
 from app.widget.assets import widget_script
 from app.widget.cors import WidgetCORSMiddleware
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     include_api(app)
     document_security(app)
     app.add_route("/metrics", metrics_response, include_in_schema=False)
+    mount_dashboard(app)
     app.add_route("/widget.js", widget_script, methods=["GET", "HEAD"], include_in_schema=False)
     if settings.cors_origins:  # none by default: the dashboard is served on the API's origin
         app.add_middleware(
