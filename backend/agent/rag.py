@@ -16,6 +16,7 @@ from agent.embeddings.base import Embedder
 from agent.errors import EmbeddingModelMismatch
 from agent.llm.base import LLM
 from agent.llm.local import stream_words
+from agent.retrieval import Candidate, LexicalSearch, RetrievalMode, fuse, relevant
 from agent.types import (
     ChatMessage,
     ContextBlock,
@@ -54,6 +55,8 @@ class BotProfile:
     model: str | None = None
     # A cap on the answer's length below the agent's own (an API caller's max_tokens).
     max_output_tokens: int | None = None
+    retrieval_mode: RetrievalMode = "hybrid"
+    min_score: float | None = None  # the dense relevance floor; None: the embedder's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,9 @@ class Source:
     page: int | None
     score: float
     text: str
+    dense_score: float | None = None
+    lexical_rank: int | None = None
+    fused_score: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +145,41 @@ class RagAgent:
         query: str,
         *,
         resolve: ChunkResolver,
+        lexical: LexicalSearch | None = None,
         top_k: int | None = None,
         min_score: float | None = None,
     ) -> list[Source]:
         """The bot's best chunks for `query`, best first, numbered from 1.
 
-        `min_score` overrides the agent's floor; retrieval testing may pass -1 to see every hit.
+        `hybrid` (the default) fuses the vector search with `lexical` (keyword search) by
+        reciprocal rank, each side fetching several times `top_k` candidates; `semantic` and
+        `keyword` use one side. A chunk is relevant when it matches a content word of the
+        query or its dense score reaches the floor (the bot's `min_score`, else the agent's).
+        `min_score` overrides both; retrieval testing may pass -1 to see every hit.
         """
+        mode: RetrievalMode = bot.retrieval_mode if lexical is not None else "semantic"
+        floor = min_score if min_score is not None else bot.min_score
+        floor = self.min_score if floor is None else floor
+        want = top_k or bot.top_k
+        fetch = max(4 * want, 20)
+        dense: list[tuple[str, float]] = []
+        if mode != "keyword":
+            dense = await self._dense(bot, query, fetch)
+        words = await lexical(query, fetch) if lexical is not None and mode != "semantic" else []
+        ranked = [c for c in fuse(dense, words) if relevant(c, mode, floor)]
+        if mode == "semantic":  # one list: its own scores order it
+            ranked.sort(key=lambda c: -(c.dense_score or 0.0))
+        ranked = ranked[: want * 2]  # room for ids the resolver no longer knows
+        if not ranked:
+            return []
+        chunks = await resolve([c.id for c in ranked])
+        found = [(c, chunks[c.id]) for c in ranked if c.id in chunks][:want]
+        return [
+            _source(number, c.dense_score if mode == "semantic" else c.fused_score, info, c)
+            for number, (c, info) in enumerate(found, 1)
+        ]
+
+    async def _dense(self, bot: BotProfile, query: str, fetch: int) -> list[tuple[str, float]]:
         if bot.embedding_model != self.embedder.model:
             raise EmbeddingModelMismatch(
                 "This bot's documents were indexed with a different embedding model. "
@@ -154,15 +188,9 @@ class RagAgent:
                 indexed_with=bot.embedding_model,
                 querying_with=self.embedder.model,
             )
-        floor = self.min_score if min_score is None else min_score
         [vector] = await self.embedder.embed([query], EmbeddingTask.QUERY)
-        matches = await self.store.query(bot.namespace, vector, top_k or bot.top_k)
-        strong = [m for m in sorted(matches, key=lambda m: -m.score) if m.score >= floor]
-        if not strong:
-            return []
-        chunks = await resolve([m.id for m in strong])
-        found = [(m, chunks[m.id]) for m in strong if m.id in chunks]
-        return [_source(number, match.score, info) for number, (match, info) in enumerate(found, 1)]
+        matches = await self.store.query(bot.namespace, vector, fetch)
+        return [(m.id, m.score) for m in sorted(matches, key=lambda m: -m.score)]
 
     async def answer(
         self,
@@ -170,6 +198,7 @@ class RagAgent:
         question: str,
         *,
         resolve: ChunkResolver,
+        lexical: LexicalSearch | None = None,
         history: Sequence[ChatMessage] = (),
         selected_text: str | None = None,
     ) -> RagAnswer:
@@ -178,7 +207,7 @@ class RagAgent:
         `history` is the conversation before this question, oldest first, without the question
         itself; only its last `history_window` messages are sent.
         """
-        plan = await self._plan(bot, question, history, selected_text, resolve)
+        plan = await self._plan(bot, question, history, selected_text, resolve, lexical)
         if plan is None:
             return RagAnswer(bot.fallback_message, [], Usage(), used_fallback=True)
         generation = await self.llm.generate(
@@ -192,11 +221,12 @@ class RagAgent:
         question: str,
         *,
         resolve: ChunkResolver,
+        lexical: LexicalSearch | None = None,
         history: Sequence[ChatMessage] = (),
         selected_text: str | None = None,
     ) -> AsyncIterator[RagEvent]:
         """Like `answer`, as events: one SourcesEvent, then StreamChunks, the last with usage."""
-        plan = await self._plan(bot, question, history, selected_text, resolve)
+        plan = await self._plan(bot, question, history, selected_text, resolve, lexical)
         if plan is None:
             yield SourcesEvent([], used_fallback=True)
             async for chunk in stream_words(bot.fallback_message, Usage()):
@@ -215,10 +245,13 @@ class RagAgent:
         history: Sequence[ChatMessage],
         selected_text: str | None,
         resolve: ChunkResolver,
+        lexical: LexicalSearch | None = None,
     ) -> _Plan | None:
         """Everything the LLM call needs, or None when a RAG bot has nothing relevant to say."""
         grounded = bot.agent_type == "rag"
-        sources = await self.retrieve(bot, question, resolve=resolve) if grounded else []
+        sources = (
+            await self.retrieve(bot, question, resolve=resolve, lexical=lexical) if grounded else []
+        )
         if grounded and not sources:
             return None
         blocks = tuple(ContextBlock(s.number, s.text, s.document_name) for s in sources)
@@ -240,7 +273,7 @@ class RagAgent:
         )
 
 
-def _source(number: int, score: float, info: ChunkInfo) -> Source:
+def _source(number: int, score: float | None, info: ChunkInfo, candidate: Candidate) -> Source:
     return Source(
         number=number,
         chunk_id=info.chunk_id,
@@ -248,6 +281,9 @@ def _source(number: int, score: float, info: ChunkInfo) -> Source:
         document_name=info.document_name,
         chunk_index=info.chunk_index,
         page=info.page,
-        score=score,
+        score=score if score is not None else candidate.fused_score,
         text=info.text,
+        dense_score=candidate.dense_score,
+        lexical_rank=candidate.lexical_rank,
+        fused_score=candidate.fused_score,
     )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from agent import storage as agent_storage
 from app.core.config import get_settings
 from app.core.db import Base, UTCDateTime, create_engine
+from app.documents.lexical import include_object
 from app.models import load_all_models
 
 config = context.config
@@ -35,6 +36,7 @@ def _configure(connection: Connection) -> None:
         render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
 
 

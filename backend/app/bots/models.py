@@ -29,6 +29,11 @@ class Bot(IdMixin, TimestampMixin, Base):
     suggested_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # hybrid (keyword and vector search fused), semantic or keyword.
+    retrieval_mode: Mapped[str] = mapped_column(
+        String(16), default="hybrid", server_default="hybrid"
+    )
+    min_score: Mapped[float | None]  # the dense relevance floor; None: the embedder's default
     theme_color: Mapped[str | None] = mapped_column(String(7))  # the widget's, "#rrggbb"
     # Widget messages a day; None: the server's WIDGET_BOT_DAILY_LIMIT.
     daily_message_limit: Mapped[int | None]

@@ -28,6 +28,14 @@ ThemeColor = Annotated[
     StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^#[0-9a-fA-F]{6}$"),
     Field(description="The widget's colour, `#rrggbb`; null for the default."),
 ]
+RetrievalMode = Annotated[
+    Literal["hybrid", "semantic", "keyword"],
+    Field(description="hybrid: keyword and vector search fused; or one of them alone."),
+]
+MinScore = Annotated[
+    float,
+    Field(ge=-1, le=1, description="The vector relevance floor; null: the embedder's default."),
+]
 DailyLimit = Annotated[
     int,
     Field(ge=1, le=10_000_000, description="Widget messages a day; null: the server default."),
@@ -50,6 +58,8 @@ class BotFields(BaseModel):
     is_active: bool = True
     theme_color: ThemeColor | None = None
     daily_message_limit: DailyLimit | None = None
+    retrieval_mode: RetrievalMode = "hybrid"
+    min_score: MinScore | None = None
 
 
 Slug = Annotated[
@@ -84,6 +94,8 @@ class BotUpdate(BaseModel):
     is_active: bool | None = None
     theme_color: ThemeColor | None = None
     daily_message_limit: DailyLimit | None = None
+    retrieval_mode: RetrievalMode | None = None
+    min_score: MinScore | None = None
 
 
 class BotPublic(BotFields):

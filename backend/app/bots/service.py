@@ -170,7 +170,7 @@ def _check_model(model: str | None, settings: Settings) -> None:
 
 
 # Fields where an explicit null goes back to the server's default.
-_NULL_MEANS_DEFAULT = frozenset({"model", "theme_color", "daily_message_limit"})
+_NULL_MEANS_DEFAULT = frozenset({"model", "theme_color", "daily_message_limit", "min_score"})
 
 
 async def update(session: AsyncSession, bot: Bot, data: BotUpdate, *, settings: Settings) -> Bot:

@@ -19,6 +19,7 @@ from fastapi.sse import ServerSentEvent
 from agent.chunking import count_tokens
 from agent.errors import AgentError
 from agent.rag import ChunkInfo, ChunkResolver, RagAgent, Source, SourcesEvent
+from agent.retrieval import LexicalSearch
 from agent.types import StreamChunk, Usage
 from app.chat.models import MessageStatus
 from app.chat.schemas import MessageAnswer
@@ -27,6 +28,7 @@ from app.core.errors import AppError, InternalError, from_agent_error
 from app.core.logging import get_logger
 from app.core.metrics import LLM_ERRORS, LLM_TOKENS
 from app.core.runtime import Runtime
+from app.documents import lexical
 from app.documents import service as documents_service
 
 log = get_logger(__name__)
@@ -40,6 +42,7 @@ async def answer(runtime: Runtime, turn: Turn) -> MessageAnswer:
             turn.profile,
             turn.question,
             resolve=_resolver(runtime, turn.bot_id),
+            lexical=_lexical(runtime, turn.bot_id),
             history=turn.history,
             selected_text=turn.selected_text,
         )
@@ -97,6 +100,7 @@ async def events(runtime: Runtime, turn: Turn) -> AsyncIterator[TurnEvent]:
         turn.profile,
         turn.question,
         resolve=_resolver(runtime, turn.bot_id),
+        lexical=_lexical(runtime, turn.bot_id),
         history=turn.history,
         selected_text=turn.selected_text,
     )
@@ -198,6 +202,14 @@ def _resolver(runtime: Runtime, bot_id: uuid.UUID) -> ChunkResolver:
             return await documents_service.resolve_chunks(session, bot_id, ids)
 
     return resolve
+
+
+def _lexical(runtime: Runtime, bot_id: uuid.UUID) -> LexicalSearch:
+    async def search(query: str, limit: int) -> Sequence[str]:
+        async with runtime.read() as session:
+            return await lexical.search(session, bot_id, query, limit)
+
+    return search
 
 
 async def _save(runtime: Runtime, turn: Turn, reply: Reply) -> uuid.UUID:

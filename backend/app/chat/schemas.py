@@ -66,6 +66,9 @@ class SourcePublic(BaseModel):
     page: int | None
     score: float
     text: str
+    lexical_rank: int | None = None
+    dense_score: float | None = None
+    fused_score: float | None = None
 
 
 class MessagePublic(BaseModel):

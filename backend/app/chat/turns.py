@@ -149,6 +149,8 @@ def bot_profile(bot: Bot, embedding_model: str) -> BotProfile:
         top_k=bot.top_k,
         agent_type="chat" if bot.agent_type == "chat" else "rag",
         model=bot.model,
+        retrieval_mode=bot.retrieval_mode,  # type: ignore[arg-type]  # checked by BotFields
+        min_score=bot.min_score,
     )
 
 
@@ -282,4 +284,7 @@ def source_dict(source: Source) -> dict[str, Any]:
         "page": source.page,
         "score": round(source.score, 6),
         "text": source.text,
+        "lexical_rank": source.lexical_rank,
+        "dense_score": None if source.dense_score is None else round(source.dense_score, 6),
+        "fused_score": None if source.fused_score is None else round(source.fused_score, 6),
     }

@@ -63,8 +63,15 @@ class SearchHit(BaseModel):
     document_name: str
     chunk_index: int
     page: int | None
-    score: float
+    score: float = Field(description="fused_score, or dense_score for a semantic-only bot")
     text: str
+    lexical_rank: int | None = Field(
+        default=None, description="Its rank among keyword matches (1 = best); null: no match."
+    )
+    dense_score: float | None = Field(
+        default=None, description="Cosine similarity to the query; null: not a vector hit."
+    )
+    fused_score: float | None = Field(default=None, description="Reciprocal-rank fusion score.")
 
 
 class SearchResults(BaseModel):

@@ -25,7 +25,7 @@ from app.core import jobs
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.pagination import PageParams, paginate
-from app.documents import storage
+from app.documents import lexical, storage
 from app.documents.exceptions import (
     DocumentBusy,
     DocumentNotFound,
@@ -220,17 +220,23 @@ def _parse_vector_id(value: str) -> tuple[uuid.UUID, int] | None:
 async def search(
     session: AsyncSession, bot: Bot, data: SearchRequest, *, agent: AgentProviders
 ) -> list[SearchHit]:
-    """Retrieval testing: the same retrieval chat uses, without the relevance floor."""
+    """Retrieval testing: the same retrieval chat uses (the bot's mode), without the
+    relevance floor, with each hit's lexical rank, dense score and fused score."""
     if bot.embedding_model is None:
         return []  # nothing indexed yet
     rag = RagAgent(agent.embedder, agent.vector_store, agent.llm)
-    profile = BotProfile(namespace=str(bot.id), embedding_model=bot.embedding_model)
+    profile = BotProfile(
+        namespace=str(bot.id),
+        embedding_model=bot.embedding_model,
+        retrieval_mode=bot.retrieval_mode,  # type: ignore[arg-type]  # checked by BotFields
+    )
     sources = await rag.retrieve(
         profile,
         data.query,
         top_k=data.top_k,
         min_score=-1.0,
         resolve=lambda ids: resolve_chunks(session, bot.id, ids),
+        lexical=lambda query, limit: lexical.search(session, bot.id, query, limit),
     )
     return [
         SearchHit(
@@ -241,6 +247,9 @@ async def search(
             page=s.page,
             score=round(s.score, 6),
             text=s.text,
+            lexical_rank=s.lexical_rank,
+            dense_score=None if s.dense_score is None else round(s.dense_score, 6),
+            fused_score=None if s.fused_score is None else round(s.fused_score, 6),
         )
         for s in sources
     ]

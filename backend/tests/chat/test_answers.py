@@ -75,8 +75,14 @@ async def test_local_answerer_cites_the_chunk_with_the_answer(live_client, shop)
         "page",
         "score",
         "text",
+        "lexical_rank",
+        "dense_score",
+        "fused_score",
     }
     assert source["score"] > 0
+    # Found by both searches (hybrid, the default): the refund chunk matches its words too.
+    assert source["lexical_rank"] == 1 and source["dense_score"] > 0.1
+    assert source["score"] == source["fused_score"]
     chunks = (
         await live_client.get(f"/api/v1/documents/{documents['refunds']}/chunks", headers=owner)
     ).json()

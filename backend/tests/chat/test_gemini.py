@@ -61,7 +61,7 @@ async def test_gemini_answers_with_sources_and_usage(live_client, live_runtime, 
         chunk["chunk_index"],
     )
     assert source["number"] == 1 and source["document_name"] == "policy"
-    assert source["text"] == chunk["text"] and source["score"] == pytest.approx(1.0, abs=1e-4)
+    assert source["text"] == chunk["text"] and source["dense_score"] == pytest.approx(1.0, abs=1e-4)
 
 
 async def test_prompt_has_context_blocks_history_and_selected_text(live_client, gemini, rag):

@@ -39,7 +39,7 @@ async def test_authentication_reads_at_most_one_row(live_client, live_runtime, m
     assert cold == ["SELECT"] and warm == []
 
 
-async def test_a_chat_turn_reads_four_statements_and_writes_one_per_table(
+async def test_a_chat_turn_reads_five_statements_and_writes_one_per_table(
     live_client, live_runtime, make_live_user
 ):
     owner = await make_live_user()
@@ -52,7 +52,8 @@ async def test_a_chat_turn_reads_four_statements_and_writes_one_per_table(
     assert r.status_code == 200 and r.json()["sources"]
     reads = [s for s in statements if s == "SELECT"]
     writes = [s for s in statements if s != "SELECT"]
-    # conversation with its bot, history, the vector store's version check, the cited chunks
-    assert len(reads) == 4, statements
+    # conversation with its bot, history, the vector store's version check, the keyword
+    # index (hybrid retrieval), the cited chunks
+    assert len(reads) == 5, statements
     # both messages, the conversation, the account's counters, the bot's counters
     assert writes == ["INSERT", "UPDATE", "INSERT", "INSERT"], statements

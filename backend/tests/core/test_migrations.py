@@ -8,12 +8,14 @@ from alembic.migration import MigrationContext
 
 from agent import storage as agent_storage
 from app.core.db import Base
+from app.documents.lexical import include_object
 from tests.conftest import run_alembic
 
 
 async def test_models_match_migrations(engine):
     def diff(sync_conn):
-        ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object}
+        ctx = MigrationContext.configure(sync_conn, opts=opts)
         return compare_metadata(ctx, [Base.metadata, agent_storage.metadata])
 
     async with engine.connect() as conn:
