@@ -28,16 +28,21 @@ class Candidate:
 
 
 def fuse(
-    dense: Sequence[tuple[str, float]], lexical: Sequence[str], *, k: int = RRF_K
+    dense: Sequence[tuple[str, float]],
+    lexical: Sequence[str],
+    *,
+    k: int = RRF_K,
+    dense_weight: float = 1.0,
 ) -> list[Candidate]:
-    """Both lists best first; the union, best first (ties: dense score, then id)."""
+    """Both lists best first; the union, best first (ties: dense score, then id).
+    `dense_weight` scales the vector list's votes against the keyword list's."""
     scores: dict[str, float] = {}
     dense_scores: dict[str, float] = {}
     ranks: dict[str, int] = {}
     for rank, (vector_id, score) in enumerate(dense, 1):
         if vector_id not in dense_scores:
             dense_scores[vector_id] = score
-            scores[vector_id] = scores.get(vector_id, 0.0) + 1.0 / (k + rank)
+            scores[vector_id] = scores.get(vector_id, 0.0) + dense_weight / (k + rank)
     for rank, vector_id in enumerate(lexical, 1):
         if vector_id not in ranks:
             ranks[vector_id] = rank
