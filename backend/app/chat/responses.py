@@ -7,14 +7,9 @@ connection (on SQLite: no write lock) is held while a model works.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable
 
-import anyio
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent, format_sse_event
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
@@ -35,50 +30,3 @@ class AfterCommitJSON(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         model = await self._produce()
         await JSONResponse(model.model_dump(mode="json"))(scope, receive, send)
-
-
-class EventStream(EventSourceResponse):
-    """Server-Sent Events from an async iterator of `ServerSentEvent`s.
-
-    The iterator is stopped as soon as the client disconnects (an `http.disconnect`, or a
-    failed send), and always closed before the response ends, so its clean-up runs now.
-    """
-
-    def __init__(self, events: AsyncIterator[ServerSentEvent]) -> None:
-        super().__init__(events, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        self._events = events
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = {
-            "type": "http.response.start",
-            "status": self.status_code,
-            "headers": self.raw_headers,
-        }
-        async with aclosing(self._events) as events, anyio.create_task_group() as tg:
-            tg.start_soon(_cancel_on_disconnect, receive, tg.cancel_scope)
-            try:
-                await send(start)
-                async for event in events:
-                    await send(
-                        {"type": "http.response.body", "body": encode(event), "more_body": True}
-                    )
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except OSError:
-                pass  # the client is gone; closing `events` ends generation
-            tg.cancel_scope.cancel()
-
-
-async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    scope.cancel()
-
-
-def encode(event: ServerSentEvent) -> bytes:
-    """The SSE wire format, as FastAPI's own SSE endpoints write it (data is JSON)."""
-    data = event.raw_data
-    if data is None and event.data is not None:
-        data = json.dumps(jsonable_encoder(event.data), ensure_ascii=False)
-    return format_sse_event(
-        data_str=data, event=event.event, id=event.id, retry=event.retry, comment=event.comment
-    )

@@ -9,7 +9,7 @@ from app.bots.dependencies import OwnedBot
 from app.chat import generation, service, turns
 from app.chat.dependencies import OwnedConversation, OwnedMessage
 from app.chat.exceptions import ConversationReadOnly
-from app.chat.responses import AfterCommitJSON, EventStream
+from app.chat.responses import AfterCommitJSON
 from app.chat.schemas import (
     ConversationCreate,
     ConversationPublic,
@@ -23,6 +23,7 @@ from app.chat.schemas import (
 from app.core.pagination import Page, PageParamsDep
 from app.core.routes import reads_only
 from app.core.runtime import RuntimeDep, SessionDep
+from app.core.streaming import EventStream
 from app.users.dependencies import CurrentUser, requires_scope
 
 router = APIRouter(tags=["chat"])

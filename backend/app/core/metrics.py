@@ -45,6 +45,12 @@ QUEUE_DEPTH = Gauge(
     ["queue"],
     multiprocess_mode="mostrecent",
 )
+OWNER_QUEUE_DEPTH = Gauge(
+    "chatsphere_owner_queue_depth",
+    "Documents queued or processing, per owner with any",
+    ["owner"],
+    multiprocess_mode="mostrecent",
+)
 LLM_TOKENS = Counter("chatsphere_llm_tokens_total", "LLM tokens", ["provider", "kind"])
 LLM_ERRORS = Counter("chatsphere_llm_errors_total", "LLM errors", ["provider", "code"])
 

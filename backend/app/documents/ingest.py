@@ -88,7 +88,9 @@ async def _run(runtime: Runtime, job: _Job) -> None:
             batch = chunks[start : start + EMBED_BATCH]
             await _index(runtime, job, batch, timings)
             if start + len(batch) < len(chunks):  # the last step's 100% comes with `ready`
-                await _set_progress(runtime, job, 15 + 80 * (start + len(batch)) // len(chunks))
+                await _set_progress(
+                    runtime, job, 15 + 80 * (start + len(batch)) // len(chunks), start + len(batch)
+                )
         await delete_vectors(runtime, job.bot_id, job.id, range(len(chunks), job.previous_count))
         await _finish(runtime, job, len(chunks), timings)
     except DocumentGone:
@@ -163,6 +165,7 @@ async def _claim_for_run(session: AsyncSession, document: Document) -> _Job:
     previous_count = await vector_count(session, document)
     now = utcnow()
     document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
+    document.pages_done = document.chunks_embedded = 0
     document.attempts += 1
     document.started_at = document.status_changed_at = now
     await session.flush()
@@ -177,7 +180,10 @@ async def _claim_for_run(session: AsyncSession, document: Document) -> _Job:
 
 async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_count: int) -> None:
     async with runtime.transaction() as session:
-        await _claim(session, job, progress=15, page_count=page_count)
+        await _claim(
+            session, job, progress=15, page_count=page_count, pages_done=page_count,
+            chunk_count=len(chunks), chunks_embedded=0,
+        )  # fmt: skip
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == job.id))
         rows = [
             {
@@ -196,9 +202,9 @@ async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_co
             await session.execute(DocumentChunk.__table__.insert(), rows[start : start + 1000])
 
 
-async def _set_progress(runtime: Runtime, job: _Job, progress: int) -> None:
+async def _set_progress(runtime: Runtime, job: _Job, progress: int, embedded: int) -> None:
     async with runtime.transaction() as session:
-        await _claim(session, job, progress=min(progress, 99))
+        await _claim(session, job, progress=min(progress, 99), chunks_embedded=embedded)
 
 
 async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
@@ -224,6 +230,7 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
             progress=100,
             error=None,
             chunk_count=chunk_count,
+            chunks_embedded=chunk_count,
             embedding_model=model,
             status_changed_at=now,
             finished_at=now,

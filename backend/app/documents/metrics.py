@@ -6,7 +6,8 @@ import anyio
 from kombu.exceptions import ChannelError
 from sqlalchemy import func, select
 
-from app.core.metrics import DOCUMENTS_BY_STATUS, QUEUE_DEPTH, on_scrape
+from app.bots.models import Bot
+from app.core.metrics import DOCUMENTS_BY_STATUS, OWNER_QUEUE_DEPTH, QUEUE_DEPTH, on_scrape
 from app.core.runtime import Runtime
 from app.documents.models import Document, DocumentStatus
 
@@ -19,6 +20,22 @@ async def refresh_documents_by_status(runtime: Runtime) -> None:
         counts = dict(rows.all())
     for status in DocumentStatus:
         DOCUMENTS_BY_STATUS.labels(status.value).set(counts.get(status.value, 0))
+
+
+@on_scrape
+async def refresh_owner_queue_depth(runtime: Runtime) -> None:
+    """Waiting work per owner: who fills the queue (owners with none are left out)."""
+    async with runtime.read() as session:
+        rows = await session.execute(
+            select(Bot.owner_id, func.count())
+            .join(Document, Document.bot_id == Bot.id)
+            .where(Document.status.in_((DocumentStatus.QUEUED, DocumentStatus.PROCESSING)))
+            .group_by(Bot.owner_id)
+        )
+        depths = {str(owner): n for owner, n in rows.all()}
+    OWNER_QUEUE_DEPTH.clear()
+    for owner, n in depths.items():
+        OWNER_QUEUE_DEPTH.labels(owner).set(n)
 
 
 @on_scrape

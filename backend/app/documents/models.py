@@ -39,6 +39,8 @@ class Document(IdMixin, TimestampMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     page_count: Mapped[int | None]
     chunk_count: Mapped[int] = mapped_column(default=0)
+    pages_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    chunks_embedded: Mapped[int] = mapped_column(default=0, server_default="0")
     # Deliveries that started processing; the sweep gives up after too many.
     attempts: Mapped[int] = mapped_column(default=0)
     # The embedding model the document's vectors were made with.

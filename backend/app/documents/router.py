@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.bots.dependencies import OwnedBot
 from app.core.pagination import Page, PageParamsDep
 from app.core.routes import large_body, reads_only
 from app.core.runtime import RuntimeDep, SessionDep
+from app.core.streaming import EventStream, with_keepalive
+from app.documents import events, service
 from app.documents import metrics as _metrics  # noqa: F401 - registers the scrape hooks
-from app.documents import service
 from app.documents.dependencies import OwnedDocument, StagedUpload
 from app.documents.models import DocumentStatus
 from app.documents.schemas import (
@@ -74,6 +75,26 @@ async def create_text_document(
     """Add pasted text as a document named `title`; processed like an uploaded file."""
     document = await service.create_from_text(session, bot, data, settings=runtime.settings)
     return DocumentPublic.model_validate(document)
+
+
+@router.get(
+    "/bots/{bot_id}/documents/events",
+    response_model=None,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                     "description": "`document` events (DocumentEvent), `deleted` events"}},
+)  # fmt: skip
+async def document_events(
+    bot: OwnedBot,
+    runtime: RuntimeDep,
+    until_settled: Annotated[
+        bool, Query(description="End the stream once nothing is queued or processing")
+    ] = False,
+) -> Response:
+    """Live progress of the bot's documents as Server-Sent Events: each document's state
+    first, then every change (status, progress, pages, chunks embedded, ETA, error)."""
+    return EventStream(
+        with_keepalive(events.document_events(runtime, bot.id, until_settled=until_settled))
+    )
 
 
 @router.get("/bots/{bot_id}/documents", response_model=Page[DocumentPublic])

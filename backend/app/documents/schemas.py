@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.documents.models import DocumentStatus
 
@@ -25,7 +25,53 @@ class DocumentPublic(BaseModel):
     error: str | None
     page_count: int | None
     chunk_count: int
+    pages_done: int = Field(default=0, description="Pages parsed so far.")
+    pages_total: int | None = Field(default=None, description="Pages in the file, once parsed.")
+    chunks_embedded: int = Field(default=0, description="Chunks embedded and indexed so far.")
+    eta_seconds: int | None = Field(
+        default=None, description="Estimated seconds until ready, while it is processing."
+    )
     created_at: datetime
+    updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _progress(cls, value: Any) -> Any:
+        if isinstance(value, dict) or not hasattr(value, "chunks_embedded"):
+            return value
+        fields = {name: getattr(value, name) for name in cls.model_fields if hasattr(value, name)}
+        fields["pages_total"] = value.page_count
+        fields["eta_seconds"] = eta_seconds(value)
+        return fields
+
+
+def eta_seconds(document: Any) -> int | None:
+    """From the embedding rate so far: (elapsed / embedded) x chunks left."""
+    if document.status != DocumentStatus.PROCESSING or not document.started_at:
+        return None
+    done, total = document.chunks_embedded, document.chunk_count
+    if not done or not total:
+        return None
+    started = document.started_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    elapsed = (datetime.now(UTC) - started).total_seconds()
+    return max(0, round(elapsed / done * (total - done)))
+
+
+class DocumentEvent(BaseModel):
+    """One document's state, as `GET /bots/{id}/documents/events` streams it."""
+
+    id: uuid.UUID
+    filename: str
+    status: DocumentStatus
+    progress: int
+    pages_done: int
+    pages_total: int | None
+    chunks_embedded: int
+    chunk_count: int
+    eta_seconds: int | None
+    error: str | None
     updated_at: datetime
 
 

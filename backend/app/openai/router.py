@@ -13,11 +13,12 @@ from fastapi.sse import ServerSentEvent
 
 from agent.rag import SourcesEvent
 from app.chat import generation
-from app.chat.responses import AfterCommitJSON, EventStream
+from app.chat.responses import AfterCommitJSON
 from app.chat.turns import Turn, source_dict
 from app.core.errors import openai_error
 from app.core.routes import reads_only
 from app.core.runtime import Runtime, RuntimeDep, SessionDep
+from app.core.streaming import EventStream
 from app.openai import service
 from app.openai.schemas import Completion, CompletionRequest, ModelList
 from app.users.dependencies import CurrentUser, requires_scope

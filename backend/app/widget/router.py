@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.bots.dependencies import OwnedBot
 from app.chat import generation
-from app.chat.responses import EventStream
 from app.chat.schemas import FeedbackCreate, FeedbackPublic
 from app.core.pagination import Page, PageParamsDep
 from app.core.routes import reads_only
 from app.core.runtime import RuntimeDep, SessionDep
+from app.core.streaming import EventStream, with_keepalive
 from app.widget import service
 from app.widget.dependencies import (
     Visitor,
@@ -34,7 +34,6 @@ from app.widget.schemas import (
     VisitorMessageCreate,
     WidgetConfig,
 )
-from app.widget.streaming import with_keepalive
 
 router = APIRouter(prefix="/widget/{public_key}", tags=["widget"])
 owner_router = APIRouter(tags=["widget"])

@@ -8,8 +8,8 @@ import re
 
 from fastapi.sse import ServerSentEvent
 
+from app.core.streaming import with_keepalive
 from app.widget.assets import STATIC
-from app.widget.streaming import with_keepalive
 
 BUDGET = 15 * 1024  # gzipped
 

@@ -8,6 +8,7 @@ const nav = document.getElementById("nav");
 const toast = document.getElementById("toast");
 let accessToken = null;
 let pollTimer = null;
+let watcher = null;  // the documents page's live-progress stream
 
 // --- DOM -----------------------------------------------------------------------------------
 function h(tag, attrs = {}, ...children) {
@@ -134,6 +135,7 @@ function signedOut() {
 }
 async function route() {
   clearInterval(pollTimer);
+  if (watcher) { watcher.abort(); watcher = null; }
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   const [page = "bots", id, tab = "documents"] = parts;
   if (page === "signin") return signInView();
@@ -322,20 +324,52 @@ async function documentsTab(bot, body) {
     const page = await api(`/bots/${bot.id}/documents?limit=100`);
     list.replaceChildren(...page.items.map((doc) => documentItem(doc, refreshList)));
     if (!page.items.length) list.replaceChildren(h("li", { text: "No documents yet." }));
-    clearInterval(pollTimer);
-    if (page.items.some((d) => d.status === "queued" || d.status === "processing")) {
-      pollTimer = setInterval(() => { if (document.body.contains(list)) refreshList(); else clearInterval(pollTimer); }, 1000);
-    }
   };
   body.replaceChildren(drop, uploads, h("h2", { text: "Documents" }), list, paste);
   await refreshList();
+  watchDocuments(bot, refreshList);
 }
+// Live progress from GET /bots/{id}/documents/events (a fetch stream: EventSource can't send
+// the Authorization header). Changes redraw the list, at most every half second; if the
+// stream fails, the list is polled instead.
+async function watchDocuments(bot, refreshList) {
+  const controller = new AbortController();
+  watcher = controller;
+  let pending = null;
+  const changed = () => { if (!pending) pending = setTimeout(() => { pending = null; refreshList(); }, 500); };
+  try {
+    const response = await fetch(`${API}/bots/${bot.id}/documents/events`, {
+      headers: { Authorization: "Bearer " + accessToken }, signal: controller.signal });
+    if (!response.ok) throw new Error("no stream");
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "", first = true;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      const blocks = buffer.split("\n\n");
+      buffer = blocks.pop();
+      if (blocks.some((b) => /^event: (document|deleted)$/m.test(b))) {
+        if (first) first = false; else changed();
+      }
+    }
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    pollTimer = setInterval(refreshList, 2000);
+  }
+}
+
 function documentItem(doc, refreshList) {
   const badge = h("span", { className: `badge ${doc.status}`, text: doc.status[0].toUpperCase() + doc.status.slice(1) });
   const facts = h("span", { className: "muted", text:
     ` ${(doc.size_bytes / 1024).toFixed(1)} KB` + (doc.page_count ? ` · ${doc.page_count} pages` : "") + (doc.status === "ready" ? ` · ${doc.chunk_count} chunks` : "") });
   const item = h("li", { className: "card" }, h("strong", { text: doc.filename }), " ", badge, facts);
-  if (doc.status === "queued" || doc.status === "processing") item.append(" ", h("progress", { max: "100", value: String(doc.progress), "aria-label": `Processing ${doc.filename}` }));
+  if (doc.status === "queued" || doc.status === "processing") {
+    item.append(" ", h("progress", { max: "100", value: String(doc.progress), "aria-label": `Processing ${doc.filename}` }),
+      doc.status === "processing" && doc.chunk_count ? h("span", { className: "muted", text:
+        ` ${doc.chunks_embedded} of ${doc.chunk_count} chunks` + (doc.eta_seconds !== null ? ` · about ${doc.eta_seconds} s left` : "") }) : null);
+  }
   if (doc.status === "failed") {
     item.append(h("p", { className: "error", text: doc.error || "Processing failed." }),
       h("button", { type: "button", text: "Retry", onclick: async () => {
