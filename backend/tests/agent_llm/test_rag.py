@@ -132,7 +132,9 @@ async def test_bot_settings_reach_the_model(embedder, catalogue):
 
     call = llm.calls[0]
     assert (call.config.temperature, call.config.model) == (0.9, "m-1")
-    assert catalogue[1].queries == [("bot-1", 1)]
+    # The store is asked for more candidates than top_k (fusion needs them); one is used.
+    assert catalogue[1].queries == [("bot-1", 20)]
+    assert len(call.grounding.blocks) <= 1
     assert call.grounding is not None and call.grounding.question == "refund window?"
 
 

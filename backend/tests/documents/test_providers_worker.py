@@ -122,7 +122,11 @@ async def test_gemini_and_pinecone_429_then_success_end_ready(
         f"{BOTS}/{bot['id']}/search", json={"query": "refunds"}, headers=owner
     )
     assert r.status_code == 200, r.text
-    assert r.json()["items"][0]["document_id"] == doc["id"]
+    hit = r.json()["items"][0]
+    assert hit["document_id"] == doc["id"]
+    # Hybrid on Gemini and Pinecone too: found by Pinecone's query and by the keyword index.
+    assert hit["lexical_rank"] == 1 and hit["dense_score"] is not None
+    assert hit["fused_score"] == pytest.approx(1 / 61 + 1 / 61, abs=1e-6)
 
 
 async def test_gemini_failing_forever_fails_the_document_without_partial_vectors(
