@@ -235,7 +235,7 @@ class Settings(BaseSettings):
         agent = self.agent
         return {
             "database": f"{db} ({_redact(self.resolved_database_url)})",
-            "queue": "celery on redis"
+            "queue": f"celery on {self.celery_broker_url.split(':', 1)[0]}"
             if self.celery_broker_url
             else "celery on embedded sqlite broker",
             "cache": "redis" if self.redis_url else "in-process",
