@@ -157,8 +157,18 @@ def test_the_owner_journey(browser, server, pdf, tmp_path):
     assert chart.locator("rect").count() == 30
     assert "refunds.txt" in page.get_by_role("main").inner_text()
 
+    # Settings: retrieval mode and relevance floor, saved through the API.
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Retrieval").select_option("keyword")
+    page.get_by_label("Relevance floor (min_score)").fill("0.2")
+    page.get_by_role("button", name="Save changes").click()
+    page.get_by_text("Saved.").wait_for()
+    saved = httpx.get(f"{server.base}{API}/bots/{bot_id}", headers=headers).json()
+    assert (saved["retrieval_mode"], saved["min_score"]) == ("keyword", 0.2)
+
     # API keys: shown once, copied, revoked.
     page.get_by_role("link", name="API keys").click()
+    page.get_by_role("heading", name="API keys").wait_for()
     page.get_by_label("Name").fill("ci")
     page.get_by_role("button", name="Create key").click()
     key = page.locator("pre.snippet").inner_text()

@@ -217,11 +217,13 @@ function isOrigin(value) {
   try { const u = new URL(value); return (u.protocol === "http:" || u.protocol === "https:") && u.origin === value.replace(/\/$/, ""); }
   catch { return false; }
 }
+function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 function lines(text) { return text.split("\n").map((s) => s.trim()).filter(Boolean); }
 
 function botForm(bot, container) {
   const v = bot || { name: "", description: "", system_prompt: "", welcome_message: "", fallback_message: "Sorry, I couldn't find that in my documents.",
-    model: null, temperature: 0.2, top_k: 5, suggested_questions: [], allowed_origins: [], is_active: true, theme_color: null };
+    model: null, temperature: 0.2, top_k: 5, suggested_questions: [], allowed_origins: [], is_active: true, theme_color: null,
+    retrieval_mode: "hybrid", min_score: null };
   const inputs = {
     name: h("input", { required: true, maxlength: "100", value: v.name }),
     description: h("input", { maxlength: "2000", value: v.description }),
@@ -232,6 +234,9 @@ function botForm(bot, container) {
     temperature: h("input", { type: "number", min: "0", max: "2", step: "0.1", value: String(v.temperature) }),
     model: h("input", { maxlength: "100", value: v.model || "", placeholder: "the server's default" }),
     top_k: h("input", { type: "number", min: "1", max: "20", step: "1", value: String(v.top_k) }),
+    retrieval_mode: h("select", {}, [["hybrid", "Hybrid: keywords and meaning (recommended)"], ["semantic", "Meaning only (vectors)"],
+      ["keyword", "Keywords only"]].map(([value, text]) => h("option", { value, text }))),
+    min_score: h("input", { type: "number", min: "-1", max: "1", step: "0.01", value: v.min_score === null ? "" : String(v.min_score), placeholder: "default" }),
     fallback_message: h("input", { required: true, maxlength: "1000", value: v.fallback_message }),
     allowed_origins: h("textarea", { rows: "3", value: v.allowed_origins.join("\n"), placeholder: "https://shop.example.com" }),
     is_active: h("input", { type: "checkbox", checked: v.is_active }),
@@ -247,6 +252,8 @@ function botForm(bot, container) {
       welcome_message: inputs.welcome_message.value, suggested_questions: lines(inputs.suggested_questions.value),
       theme_color: inputs.theme_color.value, temperature: Number(inputs.temperature.value),
       model: inputs.model.value.trim() || null, top_k: Number(inputs.top_k.value),
+      retrieval_mode: inputs.retrieval_mode.value,
+      min_score: inputs.min_score.value === "" ? null : Number(inputs.min_score.value),
       fallback_message: inputs.fallback_message.value, allowed_origins: origins, is_active: inputs.is_active.checked,
     };
     try {
@@ -263,11 +270,14 @@ function botForm(bot, container) {
   field("Suggested questions", inputs.suggested_questions, "One per line, up to 10."),
   field("Theme colour", inputs.theme_color), field("Temperature", inputs.temperature, "0 to 2."),
   field("Model", inputs.model), field("Sources per answer (top_k)", inputs.top_k, "1 to 20."),
+  field("Retrieval", inputs.retrieval_mode),
+  field("Relevance floor (min_score)", inputs.min_score, "Vector similarity a passage needs; empty: the default."),
   field("Fallback message", inputs.fallback_message, "Said when the documents have no answer."),
   field("Allowed origins", inputs.allowed_origins, "Sites the widget may run on, one exact origin per line."),
   h("div", { className: "field inline" }, inputs.is_active, h("label", { for: "", text: " Active" })),
   status, h("button", { type: "submit", text: bot ? "Save changes" : "Create bot" }));
   inputs.is_active.id = "f-active";
+  inputs.retrieval_mode.value = v.retrieval_mode || "hybrid";
   form.querySelector(".inline label").setAttribute("for", "f-active");
   if (container) return form;
   show(h("h1", { text: "New bot" }), form);
@@ -363,7 +373,7 @@ async function watchDocuments(bot, refreshList) {
 function documentItem(doc, refreshList) {
   const badge = h("span", { className: `badge ${doc.status}`, text: doc.status[0].toUpperCase() + doc.status.slice(1) });
   const facts = h("span", { className: "muted", text:
-    ` ${(doc.size_bytes / 1024).toFixed(1)} KB` + (doc.page_count ? ` · ${doc.page_count} pages` : "") + (doc.status === "ready" ? ` · ${doc.chunk_count} chunks` : "") });
+    ` ${(doc.size_bytes / 1024).toFixed(1)} KB` + (doc.page_count ? ` · ${plural(doc.page_count, "page")}` : "") + (doc.status === "ready" ? ` · ${plural(doc.chunk_count, "chunk")}` : "") });
   const item = h("li", { className: "card" }, h("strong", { text: doc.filename }), " ", badge, facts);
   if (doc.status === "queued" || doc.status === "processing") {
     item.append(" ", h("progress", { max: "100", value: String(doc.progress), "aria-label": `Processing ${doc.filename}` }),
