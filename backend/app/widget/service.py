@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +21,7 @@ from app.chat.exceptions import MessageNotFound
 from app.chat.models import Conversation, Message, MessageFeedback
 from app.chat.schemas import FeedbackCreate
 from app.core.config import Settings
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import PageParams
 from app.core.runtime import Runtime
 from app.widget import tokens
 from app.widget.exceptions import InvalidSession, QuotaReached, WidgetBotNotFound
@@ -165,21 +164,13 @@ async def history(
     *,
     newest_first: bool,
 ) -> tuple[list[VisitorMessage], int]:
-    """The visitor's conversation, with the visitor's own ratings."""
-    if await _visitor_conversation(session, bot.id, visitor) is None:
+    """The visitor's conversation, with the visitor's own ratings (chat's message list)."""
+    conversation = await _visitor_conversation(session, bot.id, visitor)
+    if conversation is None:
         return [], 0
-    order: tuple[Any, ...] = (
-        (Message.created_at.desc(), Message.id.desc())
-        if newest_first
-        else (Message.created_at, Message.id)
+    rows, total = await chat_service.list_messages(
+        session, conversation, params, newest_first=newest_first
     )
-    stmt = (
-        select(Message, MessageFeedback.rating)
-        .outerjoin(MessageFeedback, MessageFeedback.message_id == Message.id)
-        .where(Message.conversation_id == visitor.conversation_id)
-        .order_by(*order)
-    )
-    rows, total = await paginate(session, stmt, params)
     items = [
         VisitorMessage(
             id=message.id,
