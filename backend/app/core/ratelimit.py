@@ -16,7 +16,7 @@ from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.core.errors import RateLimited
@@ -53,14 +53,26 @@ class RateLimiter:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         # A sliding window approximated from two fixed windows: one counter read and one
-        # increment per hit, in memory or in Redis, whatever the limit.
-        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        # increment per hit, in memory or in Redis, whatever the limit. It assumes the
+        # previous window's hits were spread evenly, so a burst just before a boundary is
+        # partly forgotten after it: fine for traffic, not for guesses.
+        self._approximate = SlidingWindowCounterRateLimiter(storage)
+        # The exact window keeps one timestamp per hit: for the small limits on credentials
+        # (logins, sign-ups, current passwords), where every extra guess matters.
+        self._exact = MovingWindowRateLimiter(storage)
 
-    async def hit(self, rule: str, *identifiers: str, message: str | None = None) -> Quota:
-        """Count one hit against `rule` (e.g. "10/minute"), or raise 429 with Retry-After."""
+    async def hit(
+        self, rule: str, *identifiers: str, message: str | None = None, exact: bool = False
+    ) -> Quota:
+        """Count one hit against `rule` (e.g. "10/minute"), or raise 429 with Retry-After.
+
+        `exact` counts every hit of the trailing window, whatever its timing; use it for
+        limits on guesses.
+        """
         item = _rule(rule)
-        allowed = await self._limiter.hit(item, *identifiers)
-        stats = await self._limiter.get_window_stats(item, *identifiers)
+        limiter = self._exact if exact else self._approximate
+        allowed = await limiter.hit(item, *identifiers)
+        stats = await limiter.get_window_stats(item, *identifiers)
         reset = max(1, math.ceil(stats.reset_time - time.time()))
         quota = Quota(item.amount, max(0, stats.remaining), reset)
         if not allowed:

@@ -42,6 +42,7 @@ async def register(
         "register-ip",
         client_ip(request),
         message="Too many accounts created from this address. Try again later.",
+        exact=True,
     )
     return UserPublic.model_validate(await service.register(session, data))
 
@@ -51,10 +52,10 @@ async def _login(
 ) -> TokenPair:
     rule = runtime.settings.login_rate_limit
     message = "Too many login attempts. Try again later."
-    await runtime.rate_limiter.hit(rule, "login-ip", client_ip(request), message=message)
-    await runtime.rate_limiter.hit(
-        rule, "login-email", service.normalize_email(email), message=message
-    )
+    limiter = runtime.rate_limiter
+    await limiter.hit(rule, "login-ip", client_ip(request), message=message, exact=True)
+    email_key = service.normalize_email(email)
+    await limiter.hit(rule, "login-email", email_key, message=message, exact=True)
     user = await service.authenticate(session, email, password)
     return await service.issue_tokens(session, user, settings=runtime.settings)
 
@@ -166,6 +167,7 @@ async def update_me(
             "login-email",
             user.email,
             message="Too many password attempts. Try again later.",
+            exact=True,
         )
     return UserPublic.model_validate(await service.update_user(session, user, data))
 
