@@ -17,6 +17,8 @@ from tests.conftest import BACKEND_DIR, SECRET
 
 API = "/api/v1"
 
+pytestmark = pytest.mark.usefixtures("clear_of_window_boundary")
+
 
 def _limited(r: httpx.Response) -> None:
     assert r.status_code == 429, r.text

@@ -3,9 +3,12 @@ monthly quota (402, without the owner's plan)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event
 
 from tests.widget.conftest import API, new_session, site
+
+pytestmark = pytest.mark.usefixtures("clear_of_window_boundary")
 
 
 def _limited(r, wait_at_least: int = 1) -> None:
