@@ -6,7 +6,7 @@ variable of the same name (GEMINI_API_KEY, EMBEDDING_DIM, ...).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AgentSettings(BaseModel):
@@ -24,7 +24,10 @@ class AgentSettings(BaseModel):
     chunk_tokens: int = 450
     chunk_overlap_tokens: int = 60
     max_pdf_pages: int = 2000
-    parse_timeout_seconds: float = 120.0
+    # Each parse runs in a child process killed at this wall-clock deadline, and whose
+    # memory may grow by at most PARSE_MEMORY_MB; a file that hits either fails with a reason.
+    parse_timeout_seconds: float = Field(default=120.0, gt=0)
+    parse_memory_mb: int = Field(default=512, ge=64)
     # Parsers refuse bigger inputs; the app sets this from its own upload limit.
     max_document_bytes: int = 20 * 1024 * 1024
     # The local embedder hashes features into this many dimensions (see embeddings/local.py).

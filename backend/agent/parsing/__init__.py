@@ -1,8 +1,8 @@
 """Turn uploaded bytes into pages of text.
 
-`sniff` decides the type from the bytes; `parse_document` runs the matching parser inside
-the byte, page and time bounds from `AgentSettings`, and raises `ParseError` with a reason
-a person can act on.
+`sniff` decides the type from the bytes; `parse_document` runs the matching parser in a
+child process under the memory and time limits from `AgentSettings` (see `sandbox`), and
+raises `ParseError` with a reason a person can act on, naming the limit a file hit.
 """
 
 from __future__ import annotations
@@ -13,12 +13,21 @@ from agent.parsing.base import Parser
 from agent.parsing.docx import DocxParser
 from agent.parsing.html import HtmlParser
 from agent.parsing.pdf import PdfParser
+from agent.parsing.sandbox import ParseOutcome, run_isolated
 from agent.parsing.sniff import DOCX, HTML, MARKDOWN, PDF, PLAIN, sniff
 from agent.parsing.text import TextParser
 from agent.settings import AgentSettings
 from agent.types import ParsedDocument
 
-__all__ = ["ParseError", "Parser", "parse_document", "parser_for", "sniff"]
+__all__ = [
+    "ParseError",
+    "ParseOutcome",
+    "Parser",
+    "parse_document",
+    "parse_isolated",
+    "parser_for",
+    "sniff",
+]
 
 
 def parser_for(content_type: str, settings: AgentSettings) -> Parser:
@@ -36,6 +45,16 @@ def parser_for(content_type: str, settings: AgentSettings) -> Parser:
     raise ParseError("unsupported file type; upload PDF, TXT, Markdown, HTML or DOCX")
 
 
-def parse_document(data: bytes, content_type: str, settings: AgentSettings) -> ParsedDocument:
+def parse_isolated(data: bytes, content_type: str, settings: AgentSettings) -> ParseOutcome:
+    """Parse in a child process bounded by PARSE_MEMORY_MB and PARSE_TIMEOUT_SECONDS."""
     check_size(data, settings.max_document_bytes)
-    return parser_for(content_type, settings).parse(data)
+    parser = parser_for(content_type, settings)
+    return run_isolated(
+        lambda: parser.parse(data),
+        timeout_seconds=settings.parse_timeout_seconds,
+        memory_mb=settings.parse_memory_mb,
+    )
+
+
+def parse_document(data: bytes, content_type: str, settings: AgentSettings) -> ParsedDocument:
+    return parse_isolated(data, content_type, settings).result()

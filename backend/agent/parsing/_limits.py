@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from agent.errors import ParseError
+from agent.parsing.sandbox import time_reason
 
 # One page of extracted text beyond this is garbage (e.g. a glyph-per-operator stream);
 # keeping it would only slow chunking and embedding down.
@@ -32,9 +33,7 @@ class Deadline:
 
     def check(self) -> None:
         if self.remaining() <= 0:
-            raise ParseError(
-                f"parsing took longer than {self.seconds:g} seconds; the file is too complex"
-            )
+            raise ParseError(time_reason(self.seconds))
 
 
 class StepTimeout(Exception):

@@ -33,6 +33,7 @@ _LIMITS = {
     "jbig2dec_binary": None,
 }
 _PAGE_SECONDS = 20.0
+UNSUPPORTED_ENCRYPTION = "PDF uses an unsupported encryption method"
 
 
 class PdfParser:
@@ -63,6 +64,8 @@ class PdfParser:
             except StepTimeout:
                 logger.warning("pdf page %d: text extraction timed out", index + 1)
                 continue
+            except MemoryError:
+                raise  # the memory limit is the file's, not the page's
             except Exception as exc:  # noqa: BLE001 - one bad page must not fail the file
                 logger.warning("pdf page %d: %s", index + 1, _reason(exc))
                 continue
@@ -74,6 +77,10 @@ class PdfParser:
 def _open(data: bytes) -> PdfReader:
     try:
         return PdfReader(io.BytesIO(data))
+    except NotImplementedError as exc:  # pypdf's word for an encryption it doesn't know
+        if "encrypt" in str(exc).lower():
+            raise ParseError(UNSUPPORTED_ENCRYPTION) from exc
+        raise ParseError(f"PDF uses a feature that can't be read: {_reason(exc)}") from exc
     except (
         PdfReadError,
         ValueError,
@@ -95,7 +102,7 @@ def _unlock(reader: PdfReader) -> None:
     try:
         unlocked = reader.decrypt("") != PasswordType.NOT_DECRYPTED
     except (DependencyError, NotImplementedError) as exc:
-        raise ParseError("PDF uses an unsupported encryption method") from exc
+        raise ParseError(UNSUPPORTED_ENCRYPTION) from exc
     except Exception as exc:
         raise ParseError(f"PDF is damaged: {_reason(exc)}") from exc
     if not unlocked:

@@ -23,6 +23,7 @@ _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _HTML_TAGS = re.compile(rb"<(html|head|body|div|p|h[1-6]|table|article|section)\b[^>]*>", re.I)
 _MARKDOWN_HINTS = re.compile(r"^(#{1,6} \S|```|\* \S|- \S|\d+\. \S|\[[^\]]+\]\([^)]+\))", re.M)
+_PDF_OBJECT = re.compile(rb"(?:^|\s)\d+ \d+ obj\b")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
@@ -30,11 +31,11 @@ def sniff(data: bytes, filename: str | None = None) -> str | None:
     """Return the content type of `data`, or None when it is not a supported document."""
     if not data:
         return None
-    if b"%PDF-" in data[:_PDF_HEADER_WINDOW]:
-        return PDF
     if data.startswith(b"PK\x03\x04"):
         return DOCX if _is_docx(data) else None
     sample = data[:_SAMPLE_BYTES]
+    if _is_pdf(sample):
+        return PDF
     text = _decode_sample(sample)
     if text is None:
         return None
@@ -45,6 +46,22 @@ def sniff(data: bytes, filename: str | None = None) -> str | None:
     if filename and filename.lower().endswith(".txt"):
         return PLAIN
     return MARKDOWN if len(_MARKDOWN_HINTS.findall(text)) >= 2 else PLAIN
+
+
+def _is_pdf(sample: bytes) -> bool:
+    """A PDF header at the start, or later in the first KiB of a file that is not text.
+
+    Text that merely mentions "%PDF-" (a note about file formats, a pasted log) stays text;
+    a real PDF with junk before its header has binary streams or object syntax after it.
+    """
+    at = sample.find(b"%PDF-", 0, _PDF_HEADER_WINDOW)
+    if at < 0:
+        return False
+    if not sample[:at].strip():
+        return True
+    if b"endobj" in sample and _PDF_OBJECT.search(sample):
+        return True
+    return _decode_sample(sample) is None
 
 
 def _is_docx(data: bytes) -> bool:
