@@ -119,10 +119,14 @@ class Settings(BaseSettings):
     widget_session_rate_limit: str = "20/hour"  # new visitors per client address
     widget_bot_daily_limit: int = 1000  # messages a day per bot, unless the bot sets its own
 
-    # Background work: stuck documents are re-queued after `stuck_after_seconds`.
+    # Background work. A run holds its document with a lease it renews every third of
+    # `ingest_lease_seconds`; the sweep, every `sweep_interval_seconds`, sends again the
+    # documents whose lease ran out (a dead worker) and, as a backstop, those queued longer
+    # than `stuck_after_seconds` (a lost message).
     task_soft_time_limit: int = 900
     task_visibility_timeout: int = 3600
-    sweep_interval_seconds: int = 60
+    ingest_lease_seconds: int = Field(default=30, ge=3)
+    sweep_interval_seconds: int = 15
     stuck_after_seconds: int = 1200
     # Provider hiccups (429/5xx/timeouts) retry a document with exponential backoff and jitter.
     ingest_max_retries: int = 6

@@ -3,25 +3,30 @@
 Safe to run more than once for the same document (at-least-once delivery):
 - vector ids are `{document_id}:{chunk_index}`, so a re-run overwrites, never duplicates;
 - chunk rows are replaced as a whole, and vectors past the new chunk count are deleted;
+- a run claims the document with a lease (`lease_expires_at`) that a heartbeat renews while
+  it works; another delivery of the same document skips it while the lease is live, and
+  takes it over once the lease has run out (the worker died);
 - every state change is a short transaction that checks the row is still there and still
-  ours, so a deleted document or a newer reindex request is never overwritten.
-Parsing runs on the worker's main thread, where the parsers' SIGALRM time limits work.
+  this run's (`attempts` numbers the runs), so a deleted document, a newer reindex request
+  or a run that took over is never overwritten.
+Parsing runs in a child process under its own memory and time limits (agent.parsing).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import anyio
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.errors import AgentError, ParseError, PermanentError
+from agent.errors import AgentError, ParseError, PermanentError, TransientError
 from agent.parsing import parse_document
 from agent.types import Chunk, EmbeddingTask, VectorRecord
 from app.bots.models import Bot
@@ -52,20 +57,69 @@ class _Job:
     storage_key: str
     # Vectors a previous run may have left: ids below this may exist in the namespace.
     previous_count: int
+    # The document's `attempts` once this run claimed it: the run's identity.
+    attempt: int
 
 
 class DocumentGone(Exception):
-    """The document was deleted or re-queued while this run worked on it."""
+    """The document was deleted, re-queued or taken over while this run worked on it."""
+
+
+class ClaimedElsewhere(Exception):
+    """Another run holds the document's lease for `seconds_left` more seconds."""
+
+    def __init__(self, seconds_left: float) -> None:
+        super().__init__(f"claimed by another run for {seconds_left:.0f} s more")
+        self.seconds_left = seconds_left
 
 
 async def process_document(runtime: Runtime, document_id: str) -> None:
+    """Run the pipeline once; raises ClaimedElsewhere when another live run holds it."""
     job = await _start(runtime, uuid.UUID(document_id))
     if job is None:
         return
+    heartbeat = asyncio.create_task(_keep_lease(runtime, job))
     try:
         await _run(runtime, job)
     except PermanentError as exc:  # parse errors included: the same input fails the same way
         await fail(runtime, document_id, exc.message)
+    except TransientError:
+        await _release(runtime, job)  # the task's retry claims it again
+        raise
+    finally:
+        heartbeat.cancel()
+        with suppress(asyncio.CancelledError):
+            await heartbeat
+
+
+async def _keep_lease(runtime: Runtime, job: _Job) -> None:
+    """Renew the lease every third of its length until the run ends or loses the document."""
+    seconds = runtime.settings.ingest_lease_seconds
+    while True:
+        await asyncio.sleep(seconds / 3)
+        try:
+            async with runtime.transaction() as session:
+                await _claim(session, job, lease_expires_at=_lease_end(runtime))
+        except DocumentGone:
+            return  # the run's next step notices and stops
+        except Exception as exc:  # noqa: BLE001 - a missed renewal is retried; the run goes on
+            log.warning("lease_renewal_failed", document_id=str(job.id), error=repr(exc))
+
+
+def _lease_end(runtime: Runtime):
+    return utcnow() + timedelta(seconds=runtime.settings.ingest_lease_seconds)
+
+
+async def _release(runtime: Runtime, job: _Job) -> None:
+    """Hand the document back to the queue (a retry is scheduled): no lease, `queued`."""
+    try:
+        async with runtime.transaction() as session:
+            await _claim(
+                session, job, status=DocumentStatus.QUEUED, lease_expires_at=None,
+                status_changed_at=utcnow(),
+            )  # fmt: skip
+    except DocumentGone:
+        pass
 
 
 async def _run(runtime: Runtime, job: _Job) -> None:
@@ -76,7 +130,10 @@ async def _run(runtime: Runtime, job: _Job) -> None:
     except FileNotFoundError as exc:
         raise ParseError("the stored file is missing; upload the document again") from exc
     with timings("parse"):
-        parsed = parse_document(data, job.content_type, settings.agent)
+        # In a thread, so the lease's heartbeat goes on while the child process parses.
+        parsed = await anyio.to_thread.run_sync(
+            parse_document, data, job.content_type, settings.agent
+        )
     del data  # a large PDF's bytes are not needed past parsing
     with timings("chunk"):
         chunks = runtime.agent.chunker.split(parsed.pages)
@@ -152,22 +209,28 @@ async def _start(runtime: Runtime, document_id: uuid.UUID) -> _Job | None:
         document = await session.get(Document, document_id, with_for_update=True)
         if document is None or document.status not in _UNFINISHED:
             return None  # deleted, or a duplicate delivery of finished work
+        lease = document.lease_expires_at
+        if document.status == DocumentStatus.PROCESSING and lease is not None:
+            seconds_left = (_aware(lease) - utcnow()).total_seconds()
+            if seconds_left > 0:  # a live run has it: a duplicate delivery does nothing
+                raise ClaimedElsewhere(seconds_left)
         exhausted = document.attempts >= limit
         if not exhausted:
-            job = await _claim_for_run(session, document)
+            job = await _claim_for_run(session, document, _lease_end(runtime))
     if exhausted:
         await fail(runtime, str(document_id), f"processing did not complete after {limit} attempts")
         return None
     return job
 
 
-async def _claim_for_run(session: AsyncSession, document: Document) -> _Job:
+async def _claim_for_run(session: AsyncSession, document: Document, lease_end) -> _Job:
     previous_count = await vector_count(session, document)
     now = utcnow()
     document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
     document.pages_done = document.chunks_embedded = 0
     document.attempts += 1
     document.started_at = document.status_changed_at = now
+    document.lease_expires_at = lease_end
     await session.flush()
     return _Job(
         document.id,
@@ -175,7 +238,13 @@ async def _claim_for_run(session: AsyncSession, document: Document) -> _Job:
         document.content_type,
         document.storage_key,
         previous_count,
+        document.attempts,
     )
+
+
+def _aware(moment):
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_count: int) -> None:
@@ -208,10 +277,14 @@ async def _set_progress(runtime: Runtime, job: _Job, progress: int, embedded: in
 
 
 async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
-    """Update the document only while this run still owns it (still `processing`)."""
+    """Update the document only while this run still owns it (`processing`, its attempt)."""
     result = await session.execute(
         update(Document)
-        .where(Document.id == job.id, Document.status == DocumentStatus.PROCESSING)
+        .where(
+            Document.id == job.id,
+            Document.status == DocumentStatus.PROCESSING,
+            Document.attempts == job.attempt,
+        )
         .values(**values, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -227,6 +300,7 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
             session,
             job,
             status=DocumentStatus.READY,
+            lease_expires_at=None,
             progress=100,
             error=None,
             chunk_count=chunk_count,
@@ -290,6 +364,7 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
             .where(Document.id == doc_id, Document.status.in_(_UNFINISHED))
             .values(
                 status=DocumentStatus.FAILED,
+                lease_expires_at=None,
                 error=reason[:1000],
                 chunk_count=0,
                 status_changed_at=now,
@@ -347,19 +422,28 @@ async def purge(
 
 
 async def requeue_stuck(runtime: Runtime) -> int:
-    """Send again documents that sat in `queued` or `processing` too long (a lost task)."""
-    cutoff = utcnow() - timedelta(seconds=runtime.settings.stuck_after_seconds)
+    """Send again the documents whose run died (its lease ran out), and, as a backstop, those
+    that sat `queued` or `processing` too long (a lost message)."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=runtime.settings.stuck_after_seconds)
     async with runtime.transaction() as session:
         stuck = (
             await session.scalars(
                 select(Document)
-                .where(Document.status.in_(_UNFINISHED), Document.status_changed_at < cutoff)
+                .where(
+                    Document.status.in_(_UNFINISHED),
+                    or_(
+                        Document.lease_expires_at < now,
+                        Document.status_changed_at < cutoff,
+                    ),
+                )
                 .order_by(Document.status_changed_at)
                 .limit(500)
             )
         ).all()
         for document in stuck:
-            document.status_changed_at = utcnow()  # not again before another full timeout
+            # Once per dead run, or per full timeout; the next delivery claims it.
+            document.lease_expires_at, document.status_changed_at = None, now
             jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     if stuck:
         log.warning("stuck_documents_requeued", count=len(stuck))

@@ -47,6 +47,9 @@ class Document(IdMixin, TimestampMixin, Base):
     embedding_model: Mapped[str | None] = mapped_column(String(100))
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
+    # While a run works on the document it renews this; past it, the run is presumed dead
+    # and the document may be taken over (see ingest.py).
+    lease_expires_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 

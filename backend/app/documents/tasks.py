@@ -23,9 +23,21 @@ RETRY_BACKOFF_MAX = 600
 
 
 @shared_task(name=TaskName.PROCESS_DOCUMENT.value, bind=True, max_retries=None)
-def process(self: Task, document_id: str) -> None:
+def process(self: Task, document_id: str, second_look: bool = False) -> None:
     try:
         run_in_worker(lambda runtime: ingest.process_document(runtime, document_id))
+    except ingest.ClaimedElsewhere as exc:
+        # A duplicate delivery, or a redelivery after its worker died. Look once more when
+        # the lease would have run out: a live run will have renewed it (then this copy is
+        # dropped), a dead one not (then this copy takes over, without waiting for a sweep).
+        log.info("document_claimed_elsewhere", document_id=document_id, second_look=second_look)
+        if second_look:
+            return
+        raise self.retry(
+            countdown=exc.seconds_left + 1,
+            args=(document_id,),
+            kwargs={"second_look": True},
+        ) from None
     except TransientError as exc:
         _retry_or_fail(self, document_id, exc.message, exc.retry_after)
     except (DBAPIError, ConnectionError, TimeoutError) as exc:

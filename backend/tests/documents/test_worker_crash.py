@@ -1,23 +1,32 @@
 """A worker SIGKILLed in the middle of a document: the document still ends `ready`, with
-exactly one vector per chunk. On Redis the broker redelivers the unacknowledged task after
-the visibility timeout; on the embedded SQL broker the periodic sweep re-queues it."""
+exactly one vector per chunk. The dead run's lease stops being renewed: on Redis the broker
+redelivers the unacknowledged task after the visibility timeout and that copy takes over
+once the lease has run out; on the embedded SQL broker the sweep sends it again then.
+A second delivery while the run is alive does nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import time
+import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from agent import storage as agent_storage
+from app.core import jobs
 from app.documents import ingest
+from app.documents.models import Document
 from tests.conftest import TEST_REDIS_URL
 from tests.documents.helpers import add_text, create_bot
 from tests.documents.worker import Worker, assert_ready, new_queue, sending_to, wait_for
 
 pytestmark = pytest.mark.worker
+
+LEASE = 6
 
 
 def big_text(seed: str, paragraphs: int = 1500) -> str:
@@ -45,7 +54,8 @@ def crash_setup(broker, database_url, tmp_path, settings, live_runtime):
     settings.data_dir = data_dir
 
     def start() -> Worker:
-        worker = Worker(data_dir, database_url, url, queue, env={"TASK_VISIBILITY_TIMEOUT": "5"})
+        env = {"TASK_VISIBILITY_TIMEOUT": "5", "INGEST_LEASE_SECONDS": str(LEASE)}
+        worker = Worker(data_dir, database_url, url, queue, env=env)
         workers.append(worker)
         return worker.start()
 
@@ -61,6 +71,12 @@ async def vector_ids(engine, bot_id: str) -> list[str]:
             select(agent_storage.vectors.c.id).where(agent_storage.vectors.c.namespace == bot_id)
         )
         return [r.id for r in rows]
+
+
+async def run_count(engine, doc_id: str) -> int:
+    """How many runs have claimed the document (its `attempts`)."""
+    async with engine.connect() as conn:
+        return await conn.scalar(select(Document.attempts).where(Document.id == uuid.UUID(doc_id)))
 
 
 def pool_children(worker: Worker) -> list[int]:
@@ -110,13 +126,41 @@ async def test_sigkilled_worker_leads_to_a_ready_document_without_duplicates(
     owner = await make_live_user()
     worker, bot, doc_id = await start_big_document(start, live_client, owner, "killed")
     worker.kill(signal.SIGKILL)  # the whole worker, pool and all
+    killed_at = time.monotonic()
     assert await vector_ids(engine, bot["id"])  # it had indexed part of the document
     replacement = start()
     if kind == "sqla":
-        # The embedded broker cannot tell a lost task from a slow one: the sweep does.
-        live_runtime.settings.stuck_after_seconds = 0
-        assert await ingest.requeue_stuck(live_runtime) == 1
+        # The embedded broker never redelivers a task its dead worker held: the sweep sends
+        # the document again once its lease has run out, not after STUCK_AFTER_SECONDS.
+        assert await ingest.requeue_stuck(live_runtime) == 0  # the lease is still running
+        while await ingest.requeue_stuck(live_runtime) == 0:
+            assert time.monotonic() - killed_at < LEASE + 5, "the lease never ran out"
+            await asyncio.sleep(0.5)
+    # Taken over within 60 s of the kill: a second run has claimed the document.
+    while await run_count(engine, doc_id) < 2:
+        assert time.monotonic() - killed_at < 60, replacement.log()[-3000:]
+        await asyncio.sleep(0.2)
     doc = await wait_for(live_client, owner, doc_id, timeout=120, worker=replacement)
     assert_ready(doc, replacement)
     assert doc["progress"] == 100
+    await assert_exactly_one_vector_per_chunk(engine, bot["id"], doc)
+
+
+async def test_a_second_delivery_of_a_claimed_document_does_no_second_run(
+    crash_setup, live_client, make_live_user, live_runtime, engine
+):
+    """A reindex while queued, a sweep during a retry delay, a redelivery: the copy finds
+    the live lease, looks once more when it would have run out, finds it renewed, and
+    drops. The document is parsed and embedded once."""
+    _, start = crash_setup
+    owner = await make_live_user()
+    worker, bot, doc_id = await start_big_document(start, live_client, owner, "twice")
+    idle = start()  # the copy goes to a free worker while the first still works
+    async with live_runtime.transaction() as session:
+        jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, doc_id)
+    doc = await wait_for(live_client, owner, doc_id, timeout=120, worker=worker)
+    assert_ready(doc, worker)
+    await asyncio.sleep(LEASE + 3)  # the copy's second look comes after the lease
+    assert "document_claimed_elsewhere" in worker.log() + idle.log()
+    assert await run_count(engine, doc_id) == 1
     await assert_exactly_one_vector_per_chunk(engine, bot["id"], doc)

@@ -1,0 +1,26 @@
+"""ingestion leases: a run holds its document until this time, renewing it while it works
+
+Revision ID: a1d5e7f3c209
+Revises: 9c4f6a2b3d85
+Create Date: 2026-12-04 14:55:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "a1d5e7f3c209"
+down_revision: str | tuple[str, ...] | None = "9c4f6a2b3d85"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("documents") as batch:
+        batch.add_column(sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("documents") as batch:
+        batch.drop_column("lease_expires_at")
