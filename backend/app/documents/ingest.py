@@ -3,9 +3,10 @@
 Safe to run more than once for the same document (at-least-once delivery):
 - vector ids are `{document_id}:{chunk_index}`, so a re-run overwrites, never duplicates;
 - chunk rows are replaced as a whole, and vectors past the new chunk count are deleted;
-- a run claims the document with a lease (`lease_expires_at`) that a heartbeat renews while
-  it works; another delivery of the same document skips it while the lease is live, and
-  takes it over once the lease has run out (the worker died);
+- a message is a wake-up: the worker claims the next document in fair order across owners
+  (`claim_next`), holding it with a lease (`held_until`) that a heartbeat renews while it
+  works; no other delivery can claim it while the lease is live, and any can once it has
+  run out (the worker died);
 - every state change is a short transaction that checks the row is still there and still
   this run's (`attempts` numbers the runs), so a deleted document, a newer reindex request
   or a run that took over is never overwritten.
@@ -17,25 +18,32 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import anyio
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.errors import AgentError, ParseError, PermanentError, TransientError
+from agent.errors import AgentError, ParseError, PermanentError
 from agent.parsing import parse_document
 from agent.types import Chunk, EmbeddingTask, VectorRecord
 from app.bots.models import Bot
 from app.core import jobs
-from app.core.db import utcnow
+from app.core.db import per_dialect, utcnow
 from app.core.logging import get_logger
 from app.core.runtime import Runtime
 from app.documents import storage
-from app.documents.models import Document, DocumentChunk, DocumentStatus, vector_id
+from app.documents.models import (
+    Document,
+    DocumentChunk,
+    DocumentStatus,
+    IngestTurn,
+    vector_id,
+)
 from app.documents.service import vector_count
 
 log = get_logger(__name__)
@@ -50,7 +58,7 @@ _UNFINISHED = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
 
 
 @dataclass(frozen=True, slots=True)
-class _Job:
+class Job:
     id: uuid.UUID
     bot_id: uuid.UUID
     content_type: str
@@ -65,64 +73,144 @@ class DocumentGone(Exception):
     """The document was deleted, re-queued or taken over while this run worked on it."""
 
 
-class ClaimedElsewhere(Exception):
-    """Another run holds the document's lease for `seconds_left` more seconds."""
+@dataclass(frozen=True, slots=True)
+class NothingToClaim:
+    """No document can be claimed now; `next_hold_end` is the earliest moment a held
+    `processing` document's lease runs out (None when none is held)."""
 
-    def __init__(self, seconds_left: float) -> None:
-        super().__init__(f"claimed by another run for {seconds_left:.0f} s more")
-        self.seconds_left = seconds_left
+    next_hold_end: datetime | None
 
 
-async def process_document(runtime: Runtime, document_id: str) -> None:
-    """Run the pipeline once; raises ClaimedElsewhere when another live run holds it."""
-    job = await _start(runtime, uuid.UUID(document_id))
-    if job is None:
-        return
+async def claim_next(runtime: Runtime) -> Job | NothingToClaim:
+    """Claim the next document in fair order, for one run of the pipeline.
+
+    A message names the document it was sent for, but it is a wake-up: the worker that takes
+    it claims the claimable document whose owner was served longest ago (never, first), and
+    that owner's oldest. One message is sent per queued document, so every document gets a
+    run; an owner with a long backlog takes turns with the others instead of going first.
+    Claimable: unfinished and not held (no live run's lease, no retry backoff running).
+    """
+    limit = runtime.settings.ingest_max_retries + 1 + EXTRA_ATTEMPTS
+    now = utcnow()
+    async with runtime.transaction() as session:
+        # FOR UPDATE: on PostgreSQL, concurrent workers skip each other's pick; on SQLite it
+        # takes the write lock first, so picks are serialised.
+        picked = (await session.execute(_next_fair(now))).first()
+        if picked is None:
+            return NothingToClaim(await _next_hold_end(session, now))
+        document, owner_id = picked
+        if document.attempts >= limit:
+            exhausted = str(document.id)
+        else:
+            exhausted = None
+            await session.execute(_serve_owner(session), {"owner_id": owner_id, "now": now})
+            job = await _claim_for_run(session, document, _lease_end(runtime))
+    if exhausted is not None:
+        await fail(runtime, exhausted, f"processing did not complete after {limit} attempts")
+        return NothingToClaim(None)
+    return job
+
+
+def _claimable(now: datetime):
+    return and_(
+        Document.status.in_(_UNFINISHED),
+        or_(Document.held_until.is_(None), Document.held_until <= now),
+    )
+
+
+def _next_fair(now: datetime):
+    return (
+        select(Document, Bot.owner_id)
+        .join(Bot, Bot.id == Document.bot_id)
+        .outerjoin(IngestTurn, IngestTurn.owner_id == Bot.owner_id)
+        .where(_claimable(now))
+        .order_by(
+            IngestTurn.served_at.asc().nulls_first(),
+            # A taken-over run first, then the owner's documents in the order they queued.
+            case((Document.status == DocumentStatus.PROCESSING, 0), else_=1),
+            Document.status_changed_at,
+            Document.id,
+        )
+        .limit(1)
+        .with_for_update(of=Document, skip_locked=True)
+    )
+
+
+async def _next_hold_end(session: AsyncSession, now: datetime) -> datetime | None:
+    moment = await session.scalar(
+        select(func.min(Document.held_until)).where(
+            Document.status == DocumentStatus.PROCESSING, Document.held_until > now
+        )
+    )
+    return _aware(moment) if moment is not None else None
+
+
+@per_dialect
+def _serve_owner(insert: Callable[[Any], Any]) -> Any:
+    table = IngestTurn.__table__
+    stmt = insert(table).values(owner_id=bindparam("owner_id"), served_at=bindparam("now"))
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.owner_id], set_={"served_at": stmt.excluded.served_at}
+    )
+
+
+async def run_claimed(runtime: Runtime, job: Job) -> None:
+    """Run the pipeline on a claimed document, renewing its lease meanwhile. Permanent
+    errors fail the document here; transient ones propagate for the task to retry (it
+    calls `hold` with the backoff)."""
     heartbeat = asyncio.create_task(_keep_lease(runtime, job))
     try:
         await _run(runtime, job)
     except PermanentError as exc:  # parse errors included: the same input fails the same way
-        await fail(runtime, document_id, exc.message)
-    except TransientError:
-        await _release(runtime, job)  # the task's retry claims it again
-        raise
+        await fail(runtime, str(job.id), exc.message)
     finally:
         heartbeat.cancel()
         with suppress(asyncio.CancelledError):
             await heartbeat
 
 
-async def _keep_lease(runtime: Runtime, job: _Job) -> None:
+async def process_queued(runtime: Runtime) -> list[str]:
+    """Run every claimable document in this process, in fair order, without a broker (for
+    tools and tests); returns their ids in the order they ran."""
+    ran = []
+    while not isinstance(job := await claim_next(runtime), NothingToClaim):
+        await run_claimed(runtime, job)
+        ran.append(str(job.id))
+    return ran
+
+
+async def _keep_lease(runtime: Runtime, job: Job) -> None:
     """Renew the lease every third of its length until the run ends or loses the document."""
     seconds = runtime.settings.ingest_lease_seconds
     while True:
         await asyncio.sleep(seconds / 3)
         try:
             async with runtime.transaction() as session:
-                await _claim(session, job, lease_expires_at=_lease_end(runtime))
+                await _claim(session, job, held_until=_lease_end(runtime))
         except DocumentGone:
             return  # the run's next step notices and stops
         except Exception as exc:  # noqa: BLE001 - a missed renewal is retried; the run goes on
             log.warning("lease_renewal_failed", document_id=str(job.id), error=repr(exc))
 
 
-def _lease_end(runtime: Runtime):
+def _lease_end(runtime: Runtime) -> datetime:
     return utcnow() + timedelta(seconds=runtime.settings.ingest_lease_seconds)
 
 
-async def _release(runtime: Runtime, job: _Job) -> None:
-    """Hand the document back to the queue (a retry is scheduled): no lease, `queued`."""
+async def hold(runtime: Runtime, job: Job, seconds: float) -> None:
+    """Hand the document back to the queue for a retry: `queued`, held for the backoff."""
     try:
         async with runtime.transaction() as session:
+            now = utcnow()
             await _claim(
-                session, job, status=DocumentStatus.QUEUED, lease_expires_at=None,
-                status_changed_at=utcnow(),
+                session, job, status=DocumentStatus.QUEUED, status_changed_at=now,
+                held_until=now + timedelta(seconds=seconds),
             )  # fmt: skip
     except DocumentGone:
         pass
 
 
-async def _run(runtime: Runtime, job: _Job) -> None:
+async def _run(runtime: Runtime, job: Job) -> None:
     settings, timings = runtime.settings, _Timings(_embedded(runtime))
     path = storage.stored_path(settings.upload_dir, job.storage_key)
     try:
@@ -180,7 +268,7 @@ class _Timings(dict[str, float]):
         return {f"{phase}_s": round(seconds, 3) for phase, seconds in phases.items()}
 
 
-async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _Timings) -> None:
+async def _index(runtime: Runtime, job: Job, batch: Sequence[Chunk], timings: _Timings) -> None:
     with timings("embed"):
         values = await runtime.agent.embedder.embed([c.text for c in batch], EmbeddingTask.DOCUMENT)
     records = [
@@ -202,37 +290,16 @@ async def _index(runtime: Runtime, job: _Job, batch: Sequence[Chunk], timings: _
 # --- State changes: each one short `runtime.transaction()` -------------------------------
 
 
-async def _start(runtime: Runtime, document_id: uuid.UUID) -> _Job | None:
-    """Claim the document for this run, or None when there is nothing to do."""
-    limit = runtime.settings.ingest_max_retries + 1 + EXTRA_ATTEMPTS
-    async with runtime.transaction() as session:
-        document = await session.get(Document, document_id, with_for_update=True)
-        if document is None or document.status not in _UNFINISHED:
-            return None  # deleted, or a duplicate delivery of finished work
-        lease = document.lease_expires_at
-        if document.status == DocumentStatus.PROCESSING and lease is not None:
-            seconds_left = (_aware(lease) - utcnow()).total_seconds()
-            if seconds_left > 0:  # a live run has it: a duplicate delivery does nothing
-                raise ClaimedElsewhere(seconds_left)
-        exhausted = document.attempts >= limit
-        if not exhausted:
-            job = await _claim_for_run(session, document, _lease_end(runtime))
-    if exhausted:
-        await fail(runtime, str(document_id), f"processing did not complete after {limit} attempts")
-        return None
-    return job
-
-
-async def _claim_for_run(session: AsyncSession, document: Document, lease_end) -> _Job:
+async def _claim_for_run(session: AsyncSession, document: Document, lease_end: datetime) -> Job:
     previous_count = await vector_count(session, document)
     now = utcnow()
     document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
     document.pages_done = document.chunks_embedded = 0
     document.attempts += 1
     document.started_at = document.status_changed_at = now
-    document.lease_expires_at = lease_end
+    document.held_until = lease_end
     await session.flush()
-    return _Job(
+    return Job(
         document.id,
         document.bot_id,
         document.content_type,
@@ -242,12 +309,12 @@ async def _claim_for_run(session: AsyncSession, document: Document, lease_end) -
     )
 
 
-def _aware(moment):
+def _aware(moment: datetime) -> datetime:
     """SQLite hands datetimes back without their zone; they were written in UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_count: int) -> None:
+async def _save_chunks(runtime: Runtime, job: Job, chunks: list[Chunk], page_count: int) -> None:
     async with runtime.transaction() as session:
         await _claim(
             session, job, progress=15, page_count=page_count, pages_done=page_count,
@@ -271,12 +338,12 @@ async def _save_chunks(runtime: Runtime, job: _Job, chunks: list[Chunk], page_co
             await session.execute(DocumentChunk.__table__.insert(), rows[start : start + 1000])
 
 
-async def _set_progress(runtime: Runtime, job: _Job, progress: int, embedded: int) -> None:
+async def _set_progress(runtime: Runtime, job: Job, progress: int, embedded: int) -> None:
     async with runtime.transaction() as session:
         await _claim(session, job, progress=min(progress, 99), chunks_embedded=embedded)
 
 
-async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
+async def _claim(session: AsyncSession, job: Job, **values: object) -> None:
     """Update the document only while this run still owns it (`processing`, its attempt)."""
     result = await session.execute(
         update(Document)
@@ -292,7 +359,7 @@ async def _claim(session: AsyncSession, job: _Job, **values: object) -> None:
         raise DocumentGone()
 
 
-async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timings) -> None:
+async def _finish(runtime: Runtime, job: Job, chunk_count: int, timings: _Timings) -> None:
     model = runtime.agent.embedder.model
     async with runtime.transaction() as session:
         now = utcnow()
@@ -300,7 +367,7 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
             session,
             job,
             status=DocumentStatus.READY,
-            lease_expires_at=None,
+            held_until=None,
             progress=100,
             error=None,
             chunk_count=chunk_count,
@@ -324,7 +391,7 @@ async def _finish(runtime: Runtime, job: _Job, chunk_count: int, timings: _Timin
     )
 
 
-async def _requeue_other_models(session: AsyncSession, job: _Job, model: str) -> None:
+async def _requeue_other_models(session: AsyncSession, job: Job, model: str) -> None:
     """The bot moved to another embedding model: rebuild its other documents with it too."""
     stale = (
         await session.scalars(
@@ -364,7 +431,7 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
             .where(Document.id == doc_id, Document.status.in_(_UNFINISHED))
             .values(
                 status=DocumentStatus.FAILED,
-                lease_expires_at=None,
+                held_until=None,
                 error=reason[:1000],
                 chunk_count=0,
                 status_changed_at=now,
@@ -390,7 +457,7 @@ async def _try_delete_vectors(
     return False
 
 
-async def _discard_if_deleted(runtime: Runtime, job: _Job, chunk_count: int) -> None:
+async def _discard_if_deleted(runtime: Runtime, job: Job, chunk_count: int) -> None:
     """A document deleted mid-run: remove the vectors this run may have added after the purge."""
     async with runtime.read() as session:
         exists = await session.scalar(select(Document.id).where(Document.id == job.id))
@@ -433,7 +500,11 @@ async def requeue_stuck(runtime: Runtime) -> int:
                 .where(
                     Document.status.in_(_UNFINISHED),
                     or_(
-                        Document.lease_expires_at < now,
+                        # A dead run: its lease ran out (a retry's backoff has a message).
+                        and_(
+                            Document.status == DocumentStatus.PROCESSING,
+                            Document.held_until < now,
+                        ),
                         Document.status_changed_at < cutoff,
                     ),
                 )
@@ -443,7 +514,7 @@ async def requeue_stuck(runtime: Runtime) -> int:
         ).all()
         for document in stuck:
             # Once per dead run, or per full timeout; the next delivery claims it.
-            document.lease_expires_at, document.status_changed_at = None, now
+            document.held_until, document.status_changed_at = None, now
             jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     if stuck:
         log.warning("stuck_documents_requeued", count=len(stuck))

@@ -47,9 +47,10 @@ class Document(IdMixin, TimestampMixin, Base):
     embedding_model: Mapped[str | None] = mapped_column(String(100))
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
-    # While a run works on the document it renews this; past it, the run is presumed dead
-    # and the document may be taken over (see ingest.py).
-    lease_expires_at: Mapped[datetime | None]
+    # No run may claim the document before this: a live run's lease (renewed while it
+    # works; past it the run is presumed dead and the document is taken over), or a retry's
+    # backoff while queued. See ingest.py.
+    held_until: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 
@@ -70,3 +71,14 @@ class DocumentChunk(IdMixin, Base):
 def vector_id(document_id: uuid.UUID | str, chunk_index: int) -> str:
     """Deterministic, so a re-run overwrites a chunk's vector instead of adding a second one."""
     return f"{document_id}:{chunk_index}"
+
+
+class IngestTurn(Base):
+    """When an owner's document was last claimed: workers serve the owner who waited longest."""
+
+    __tablename__ = "ingest_turns"
+
+    owner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    served_at: Mapped[datetime] = mapped_column(default=utcnow)

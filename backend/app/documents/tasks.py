@@ -13,6 +13,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import DBAPIError
 
 from agent.errors import TransientError
+from app.core.db import utcnow
 from app.core.jobs import Task as TaskName
 from app.core.logging import get_logger
 from app.core.worker import process_runtime, run_in_worker
@@ -24,47 +25,61 @@ RETRY_BACKOFF_MAX = 600
 
 @shared_task(name=TaskName.PROCESS_DOCUMENT.value, bind=True, max_retries=None)
 def process(self: Task, document_id: str, second_look: bool = False) -> None:
+    """Run the next document in fair order (see `ingest.claim_next`): `document_id` is the
+    one this message was sent for, which another wake-up may already have run."""
+    job = run_in_worker(ingest.claim_next)
+    if isinstance(job, ingest.NothingToClaim):
+        _look_again_later(self, document_id, job, second_look)
+        return
+    claimed = str(job.id)
     try:
-        run_in_worker(lambda runtime: ingest.process_document(runtime, document_id))
-    except ingest.ClaimedElsewhere as exc:
-        # A duplicate delivery, or a redelivery after its worker died. Look once more when
-        # the lease would have run out: a live run will have renewed it (then this copy is
-        # dropped), a dead one not (then this copy takes over, without waiting for a sweep).
-        log.info("document_claimed_elsewhere", document_id=document_id, second_look=second_look)
-        if second_look:
-            return
-        raise self.retry(
-            countdown=exc.seconds_left + 1,
-            args=(document_id,),
-            kwargs={"second_look": True},
-        ) from None
+        run_in_worker(lambda runtime: ingest.run_claimed(runtime, job))
     except TransientError as exc:
-        _retry_or_fail(self, document_id, exc.message, exc.retry_after)
+        _retry_or_fail(self, job, exc.message, exc.retry_after)
     except (DBAPIError, ConnectionError, TimeoutError) as exc:
-        log.warning("document_infrastructure_error", document_id=document_id, error=repr(exc))
-        _retry_or_fail(self, document_id, "the database or a provider was unreachable")
+        log.warning("document_infrastructure_error", document_id=claimed, error=repr(exc))
+        _retry_or_fail(self, job, "the database or a provider was unreachable")
     except SoftTimeLimitExceeded:
         limit = process_runtime().settings.task_soft_time_limit
-        _fail(document_id, f"processing took longer than {limit} seconds; split the document")
+        _fail(claimed, f"processing took longer than {limit} seconds; split the document")
     except Exception:
         # A bug must not leave the document spinning; the traceback goes to the log.
-        log.exception("document_processing_crashed", document_id=document_id)
-        _fail(document_id, "processing failed because of an internal error; try reindexing")
+        log.exception("document_processing_crashed", document_id=claimed)
+        _fail(claimed, "processing failed because of an internal error; try reindexing")
+
+
+def _look_again_later(
+    task: Task, document_id: str, nothing: ingest.NothingToClaim, second_look: bool
+) -> None:
+    """Nothing to claim: every document is done, or held by a run. A redelivery after its
+    worker died finds its document held by the dead run's lease: it looks once more when
+    that lease would run out (a live run will have renewed it), so the takeover need not
+    wait for the sweep. A second look that finds nothing again ends there."""
+    log.info("document_claimed_elsewhere", document_id=document_id, second_look=second_look)
+    if second_look or nothing.next_hold_end is None:
+        return
+    wait = (nothing.next_hold_end - utcnow()).total_seconds() + 1
+    raise task.retry(
+        args=(document_id,), kwargs={"second_look": True}, countdown=max(wait, 1)
+    ) from None
 
 
 def _retry_or_fail(
-    task: Task, document_id: str, reason: str, retry_after: float | None = None
+    task: Task, job: ingest.Job, reason: str, retry_after: float | None = None
 ) -> None:
+    """Retry with exponential backoff and full jitter: the document is queued again, held
+    for the backoff, and this message comes back then to claim the next one."""
     settings = process_runtime().settings
-    retries = task.request.retries
-    if retries >= settings.ingest_max_retries:
-        _fail(document_id, f"{reason} (gave up after {retries + 1} attempts)")
+    document_id, attempts = str(job.id), job.attempt
+    if attempts > settings.ingest_max_retries:
+        _fail(document_id, f"{reason} (gave up after {attempts} attempts)")
         return
     countdown = get_exponential_backoff_interval(
-        settings.ingest_retry_backoff_seconds, retries, RETRY_BACKOFF_MAX, full_jitter=True
+        settings.ingest_retry_backoff_seconds, attempts - 1, RETRY_BACKOFF_MAX, full_jitter=True
     )
     countdown = max(countdown, min(retry_after or 0, RETRY_BACKOFF_MAX))
     log.info("document_retry", document_id=document_id, reason=reason, countdown=countdown)
+    run_in_worker(lambda runtime: ingest.hold(runtime, job, countdown))
     raise task.retry(countdown=countdown)
 
 

@@ -29,13 +29,13 @@ _INGEST = """
 import asyncio, sys
 from app.core.config import get_settings
 from app.core.runtime import Runtime
-from app.documents.ingest import process_document
+from app.documents.ingest import process_queued
 from app.models import load_all_models
 load_all_models()
 async def main():
     runtime = Runtime(get_settings())
-    for document_id in sys.argv[1:]:
-        await process_document(runtime, document_id)
+    ran = await process_queued(runtime)
+    assert set(sys.argv[1:]) <= set(ran), (sys.argv[1:], ran)
     await runtime.aclose()
 asyncio.run(main())
 """

@@ -11,7 +11,7 @@ import pytest
 
 from app.core.config import Settings
 from app.core.runtime import Runtime
-from app.documents.ingest import process_document
+from app.documents.ingest import process_queued
 from tests.fakes.gemini_chat import FakeGeminiChat
 from tests.fakes.gemini_embed import FakeGeminiEmbeddings
 from tests.fakes.server import FakeServer
@@ -69,7 +69,7 @@ async def add_document(
     )
     assert r.status_code == 202, r.text
     document_id = r.json()["id"]
-    await process_document(runtime, document_id)
+    assert document_id in await process_queued(runtime)
     r = await client.get(f"{API}/documents/{document_id}", headers=headers)
     assert r.json()["status"] == "ready", r.json()
     return document_id

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from app.documents import events as document_events
-from app.documents.ingest import process_document
+from app.documents.ingest import process_queued
 from app.documents.models import DocumentStatus
 from app.documents.schemas import eta_seconds
 from tests.chat.conftest import create_bot, parse_sse
@@ -34,7 +34,7 @@ async def test_events_stream_each_change_until_ready(live_client, live_runtime, 
 
     watcher = asyncio.create_task(watch())
     await asyncio.sleep(0.2)
-    await process_document(live_runtime, document_id)
+    assert document_id in await process_queued(live_runtime)
     body = await asyncio.wait_for(watcher, 10)
     states = [data for name, data in parse_sse(body) if name == "document"]
     assert states[0]["status"] == "queued" and states[0]["id"] == document_id

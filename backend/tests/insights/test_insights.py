@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from app.documents.ingest import process_document
+from app.documents.ingest import process_queued
 from app.insights.service import group
 from tests.chat.conftest import add_document, ask, create_bot, start_conversation
 
@@ -55,7 +55,7 @@ async def test_unanswered_questions_are_grouped_counted_and_answered(
     document_id = r.json()["document_id"]
     page = await _unanswered(live_client, owner, bot["id"])
     assert {g["id"]: g["status"] for g in page["items"]}[canada["id"]] == "answering"
-    await process_document(live_runtime, document_id)
+    assert document_id in await process_queued(live_runtime)
     page = await _unanswered(live_client, owner, bot["id"])
     assert [g["id"] for g in page["items"]] == [paypal["id"]]
     resolved = await _unanswered(live_client, owner, bot["id"], resolved="true")
