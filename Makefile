@@ -40,6 +40,7 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/http.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/vectors.py
 	$(BIN)/python bench/widget.py
 	$(BIN)/python bench/retrieval.py

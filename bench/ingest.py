@@ -35,6 +35,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+# bench/http.py would shadow the standard library's http for httpx.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND = ROOT / "backend"
 CORPUS = ROOT.parent / "shared" / "corpus" / "pdf"
