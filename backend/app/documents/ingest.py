@@ -29,7 +29,7 @@ from sqlalchemy import and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.errors import AgentError, ParseError, PermanentError
-from agent.parsing import parse_document
+from agent.parsing import parse_isolated
 from agent.types import Chunk, EmbeddingTask, VectorRecord
 from app.bots.models import Bot
 from app.core import jobs
@@ -219,9 +219,11 @@ async def _run(runtime: Runtime, job: Job) -> None:
         raise ParseError("the stored file is missing; upload the document again") from exc
     with timings("parse"):
         # In a thread, so the lease's heartbeat goes on while the child process parses.
-        parsed = await anyio.to_thread.run_sync(
-            parse_document, data, job.content_type, settings.agent
+        outcome = await anyio.to_thread.run_sync(
+            parse_isolated, data, job.content_type, settings.agent
         )
+    parsed = outcome.result()
+    timings.parse_peak_rss = outcome.peak_rss_bytes
     del data  # a large PDF's bytes are not needed past parsing
     with timings("chunk"):
         chunks = runtime.agent.chunker.split(parsed.pages)
@@ -254,6 +256,8 @@ class _Timings(dict[str, float]):
         super().__init__()
         self._start = time.perf_counter()
         self.embedded_before = embedded_before
+        # The parse child's peak resident memory (pages shared with the worker included).
+        self.parse_peak_rss: int | None = None
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
@@ -387,6 +391,7 @@ async def _finish(runtime: Runtime, job: Job, chunk_count: int, timings: _Timing
         chunks=chunk_count,
         # Chunks sent to the embedding provider; the others came from the cache.
         embedded=_embedded(runtime) - timings.embedded_before,
+        parse_peak_rss_mb=round(timings.parse_peak_rss / 2**20) if timings.parse_peak_rss else None,
         **timings.summary(),
     )
 
