@@ -15,7 +15,7 @@ from sqlalchemy import make_url
 from app.core.config import Settings
 from app.core.jobs import Task
 
-TASK_MODULES = ["app.bots.tasks", "app.documents.tasks", "app.billing.tasks"]
+TASK_MODULES = ["app.bots.tasks", "app.documents.tasks", "app.billing.tasks", "app.core.tasks"]
 
 
 def build_celery(settings: Settings) -> Celery:
@@ -52,6 +52,7 @@ def build_celery(settings: Settings) -> Celery:
                 "task": Task.PRUNE_STRIPE_EVENTS.value,
                 "schedule": 24 * 3600.0,
             },
+            "prune-broker": {"task": Task.PRUNE_BROKER.value, "schedule": 600.0},
         },
     )
     return app

@@ -9,7 +9,10 @@ interval adapts: fast for a few seconds after a message was delivered, slow when
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
+from functools import lru_cache
 
+import sqlalchemy as sa
 from kombu import transport as kombu_transports
 from kombu.transport import sqlalchemy as sqla
 
@@ -38,6 +41,36 @@ class Transport(sqla.Transport):
     @polling_interval.setter
     def polling_interval(self, value: float) -> None:
         pass  # adaptive; a fixed transport option would defeat it
+
+
+# Delivered messages older than this are deleted. Kombu keeps every delivered row
+# (visible = false) and never removes it, so the broker file would grow without end; a
+# message a dead worker held stays invisible for good, and ingestion's leases and sweep
+# recover its document without it.
+KEEP_DELIVERED = timedelta(hours=1)
+
+
+@lru_cache(maxsize=4)
+def _engine(url: str) -> sa.Engine:
+    return sa.create_engine(url.removeprefix("sqla+"), poolclass=sa.pool.NullPool)
+
+
+def prune_delivered(url: str, keep: timedelta = KEEP_DELIVERED) -> int:
+    """Delete the delivered messages sent longer than `keep` ago; returns how many."""
+    # Kombu stamps messages with naive local time (datetime.now()); compare alike.
+    cutoff = datetime.now() - keep
+    with _engine(url).begin() as conn:
+        if not sa.inspect(conn).has_table("kombu_message"):
+            return 0
+        result = conn.execute(
+            sa.text(
+                "DELETE FROM kombu_message WHERE visible = :no AND timestamp < :cutoff"
+            ).bindparams(
+                sa.bindparam("no", False, type_=sa.Boolean()),
+                sa.bindparam("cutoff", cutoff, type_=sa.DateTime()),
+            )
+        )
+    return result.rowcount
 
 
 def register() -> None:

@@ -24,6 +24,7 @@ class Task(StrEnum):
     SWEEP_STUCK_DOCUMENTS = "documents.sweep_stuck"
     PURGE_BOT_VECTORS = "bots.purge_vectors"
     PRUNE_STRIPE_EVENTS = "billing.prune_events"
+    PRUNE_BROKER = "core.prune_broker"
 
 
 @dataclass(frozen=True)
