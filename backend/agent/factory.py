@@ -79,7 +79,11 @@ def build_vector_store(
         )
     from agent.vectorstores.local import LocalVectorStore
 
-    return LocalVectorStore(engine, read_engine=read_engine)
+    return LocalVectorStore(
+        engine,
+        read_engine=read_engine,
+        max_cache_bytes=settings.local_index_cache_mb * 1024 * 1024,
+    )
 
 
 def build_llm(settings: AgentSettings) -> LLM:

@@ -32,6 +32,9 @@ class AgentSettings(BaseModel):
     max_document_bytes: int = 20 * 1024 * 1024
     # The local embedder hashes features into this many dimensions (see embeddings/local.py).
     local_embedding_dim: int = 1024
+    # The local vector store keeps each bot's matrix in memory, least recently used out
+    # first once they take more than this (one bot bigger than it alone stays cached).
+    local_index_cache_mb: int = Field(default=1024, ge=16)
     # Provider retries inside one call; after the last attempt a TransientError lets the
     # caller's task retry later instead.
     embed_max_attempts: int = 5

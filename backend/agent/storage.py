@@ -60,6 +60,21 @@ vector_namespaces = Table(
 )
 
 
+# The ids each write touched, by namespace version: a reader whose matrix is a few versions
+# old reloads only those rows. Trimmed to the last CHANGE_LOG_VERSIONS versions per namespace;
+# a reader further behind reloads everything. The id "*" means "everything changed".
+vector_changes = Table(
+    "agent_vector_changes",
+    metadata,
+    Column("namespace", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("id", String(128), nullable=False),
+    PrimaryKeyConstraint("namespace", "version", "id"),
+)
+CHANGE_LOG_VERSIONS = 64
+EVERYTHING = "*"
+
+
 def dialect_insert(dialect_name: str, table: Table):
     """An INSERT that supports ON CONFLICT on SQLite and PostgreSQL, or None elsewhere."""
     if dialect_name == "postgresql":

@@ -1,9 +1,10 @@
 """Vectors kept in the app database, searched exactly with NumPy (the embedded default).
 
-Each namespace's vectors are loaded into an in-memory matrix and cached per process. Every
-write bumps the namespace's version row in the same transaction, so a query costs one cheap
-SELECT to learn whether the cached matrix is still current, even when another process (a
-worker) did the writing.
+Each namespace's vectors are loaded into an in-memory matrix and cached per process, within
+a memory budget (LOCAL_INDEX_CACHE_MB, least recently used out first). Every write bumps
+the namespace's version row and logs the ids it touched in the same transaction, so a query
+costs one cheap SELECT to learn whether the cached matrix is still current, even when another
+process (a worker) did the writing; a stale matrix reloads only the rows that changed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import numpy as np
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from agent.storage import dialect_insert, vector_namespaces, vectors
+from agent.storage import (
+    CHANGE_LOG_VERSIONS,
+    EVERYTHING,
+    dialect_insert,
+    vector_changes,
+    vector_namespaces,
+    vectors,
+)
 from agent.types import VectorMatch, VectorRecord
 from agent.vectorstores._matrix import VectorMatrix
 
@@ -65,21 +73,21 @@ class LocalVectorStore:
         async with self._engine.begin() as conn:
             await _delete_ids(conn, namespace, list(latest))
             await conn.execute(insert(vectors), rows)
-            await _bump_version(conn, namespace)
+            await _log_change(conn, namespace, list(latest))
 
     async def delete(self, namespace: str, ids: Sequence[str]) -> None:
         if not ids:
             return
         async with self._engine.begin() as conn:
             await _delete_ids(conn, namespace, list(ids))
-            await _bump_version(conn, namespace)
+            await _log_change(conn, namespace, list(dict.fromkeys(ids)))
 
     async def delete_namespace(self, namespace: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(delete(vectors).where(vectors.c.namespace == namespace))
             # The version row stays (and moves on) so a stale cache elsewhere can never match
             # a version number that is reused later.
-            await _bump_version(conn, namespace)
+            await _log_change(conn, namespace, [EVERYTHING])
         self._cache.pop(namespace, None)
 
     async def query(self, namespace: str, vector: Sequence[float], top_k: int) -> list[VectorMatch]:
@@ -112,7 +120,15 @@ class LocalVectorStore:
                     return None
                 cached = self._cache.get(namespace)
                 if cached is None or cached.version != version:
-                    cached = _Snapshot(version, await _load(conn, namespace))
+                    # `version` was read first: rows written since are loaded too and loaded
+                    # again next time, never missed.
+                    try:
+                        matrix = await _refresh(conn, namespace, cached, version)
+                    except BaseException:
+                        # A refresh changes the cached matrix in place: never keep a half one.
+                        self._cache.pop(namespace, None)
+                        raise
+                    cached = _Snapshot(version, matrix)
                     self._remember(namespace, cached)
             self._cache.move_to_end(namespace)
             return cached.matrix
@@ -123,6 +139,45 @@ class LocalVectorStore:
         while total > self._max_cache_bytes and len(self._cache) > 1:
             _, evicted = self._cache.popitem(last=False)
             total -= evicted.matrix.nbytes
+
+
+async def _refresh(
+    conn: AsyncConnection, namespace: str, cached: _Snapshot | None, version: int
+) -> VectorMatrix:
+    """The namespace's matrix at `version` or later: the cached one with only the changed
+    rows reloaded when the change log covers the gap, else everything from the table."""
+    if cached is None or version - cached.version > CHANGE_LOG_VERSIONS:
+        return await _load(conn, namespace)
+    changed = set(
+        (
+            await conn.scalars(
+                select(vector_changes.c.id).where(
+                    vector_changes.c.namespace == namespace,
+                    vector_changes.c.version > cached.version,
+                )
+            )
+        ).all()
+    )
+    if EVERYTHING in changed or len(changed) * 2 > max(len(cached.matrix), 1):
+        return await _load(conn, namespace)
+    rows = []
+    ids = sorted(changed)
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        result = await conn.execute(
+            select(vectors.c.id, vectors.c.vector, vectors.c.meta).where(
+                vectors.c.namespace == namespace,
+                vectors.c.id.in_(ids[start : start + _IDS_PER_STATEMENT]),
+            )
+        )
+        rows.extend(result.all())
+    width = cached.matrix.dimensions or (len(rows[0].vector) // 4 if rows else 0)
+    kept = [r for r in rows if len(r.vector) == width * 4]
+    return cached.matrix.with_changes(
+        changed,
+        [r.id for r in kept],
+        [r.meta or {} for r in kept],
+        _stack([r.vector for r in kept], width),
+    )
 
 
 async def _load(conn: AsyncConnection, namespace: str) -> VectorMatrix:
@@ -137,12 +192,13 @@ async def _load(conn: AsyncConnection, namespace: str) -> VectorMatrix:
     width = len(rows[0].vector) // 4
     # Vectors of another width (an old embedding model) cannot be compared; skip them.
     kept = [r for r in rows if len(r.vector) == width * 4]
-    matrix = (
-        np.frombuffer(b"".join(r.vector for r in kept), dtype="<f4")
-        .reshape(len(kept), width)
-        .copy()
+    return VectorMatrix(
+        [r.id for r in kept], [r.meta or {} for r in kept], _stack([r.vector for r in kept], width)
     )
-    return VectorMatrix([r.id for r in kept], [r.meta or {} for r in kept], matrix)
+
+
+def _stack(blobs: list[bytes], width: int) -> np.ndarray:
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), width).copy()
 
 
 async def _delete_ids(conn: AsyncConnection, namespace: str, ids: list[str]) -> None:
@@ -153,24 +209,45 @@ async def _delete_ids(conn: AsyncConnection, namespace: str, ids: list[str]) -> 
         )
 
 
-async def _bump_version(conn: AsyncConnection, namespace: str) -> None:
+async def _log_change(conn: AsyncConnection, namespace: str, ids: list[str]) -> None:
+    """Move the namespace to a new version, noting which ids that version touched, and trim
+    the log to the last CHANGE_LOG_VERSIONS versions."""
+    version = await _bump_version(conn, namespace)
+    await conn.execute(
+        delete(vector_changes).where(
+            vector_changes.c.namespace == namespace,
+            vector_changes.c.version <= version - CHANGE_LOG_VERSIONS,
+        )
+    )
+    await conn.execute(
+        insert(vector_changes),
+        [{"namespace": namespace, "version": version, "id": i} for i in ids],
+    )
+
+
+async def _bump_version(conn: AsyncConnection, namespace: str) -> int:
     upsert = dialect_insert(conn.dialect.name, vector_namespaces)
     if upsert is not None:
         # Atomic even when two writers create the namespace at the same moment.
-        await conn.execute(
-            upsert.values(namespace=namespace, version=1).on_conflict_do_update(
+        return await conn.scalar(
+            upsert.values(namespace=namespace, version=1)
+            .on_conflict_do_update(
                 index_elements=[vector_namespaces.c.namespace],
                 set_={"version": vector_namespaces.c.version + 1},
             )
+            .returning(vector_namespaces.c.version)
         )
-        return
     bumped = await conn.execute(
         update(vector_namespaces)
         .where(vector_namespaces.c.namespace == namespace)
         .values(version=vector_namespaces.c.version + 1)
+        .returning(vector_namespaces.c.version)
     )
-    if bumped.rowcount == 0:
+    version = bumped.scalar()
+    if version is None:
         await conn.execute(insert(vector_namespaces).values(namespace=namespace, version=1))
+        return 1
+    return version
 
 
 def _to_bytes(values: Sequence[float]) -> bytes:
