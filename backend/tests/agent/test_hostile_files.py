@@ -75,13 +75,11 @@ def test_deeply_nested_html_fails_at_once_with_its_reason():
     assert outcome.seconds < 2
 
 
-def test_html_of_many_paragraphs_is_read_in_linear_time():
-    small = parse_isolated(hostile.html_paragraphs(5_000), HTML, SETTINGS)
-    large = parse_isolated(hostile.html_paragraphs(40_000), HTML, SETTINGS)
-    assert small.document and large.document
-    assert large.document.pages[0].text.count("Paragraph of text.") == 40_000
-    # Quadratic work would make eight times the input cost sixty-four times the time.
-    assert large.seconds < 0.5 or large.seconds < 20 * small.seconds
+def test_html_of_many_paragraphs_is_read_within_the_deadline():
+    # The tree-editing parser took 187 s on these 40k paragraphs; the deadline is 8 s.
+    outcome = parse_isolated(hostile.html_paragraphs(40_000), HTML, SETTINGS)
+    assert outcome.error is None and outcome.document is not None
+    assert outcome.document.pages[0].text.count("Paragraph of text.") == 40_000
 
 
 def test_text_that_mentions_the_pdf_header_stays_text():
