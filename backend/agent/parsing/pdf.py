@@ -6,7 +6,7 @@ import io
 import logging
 
 from pypdf import PasswordType, PdfReader, apply_configuration
-from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError, PdfReadError
 
 from agent.errors import ParseError
 from agent.parsing._limits import (
@@ -49,13 +49,23 @@ class PdfParser:
             count = _page_count(reader)
             if count > self.max_pages:
                 raise ParseError(f"PDF has {count} pages; the limit is {self.max_pages} pages")
-            pages = [Page(number, text) for number, text in self._extract(reader, count, deadline)]
+            failures: list[str] = []
+            pages = [
+                Page(number, text)
+                for number, text in self._extract(reader, count, deadline, failures)
+            ]
+        if not pages and failures:
+            raise ParseError(
+                f"no page could be read ({len(failures)} of {count} failed; "
+                f"the first: {failures[0]})"
+            )
         if not pages:
             raise ParseError(NO_TEXT)
         return ParsedDocument(pages=pages, title=_title(reader))
 
-    def _extract(self, reader: PdfReader, count: int, deadline: Deadline):
-        """Yield (number, text) for pages with text; a page that fails is skipped, not fatal."""
+    def _extract(self, reader: PdfReader, count: int, deadline: Deadline, failures: list[str]):
+        """Yield (number, text) for pages with text; a page that fails is skipped, not fatal,
+        and its reason goes to `failures`."""
         for index in range(count):
             deadline.check()
             try:
@@ -63,15 +73,34 @@ class PdfParser:
                     raw = reader.pages[index].extract_text()
             except StepTimeout:
                 logger.warning("pdf page %d: text extraction timed out", index + 1)
+                failures.append(f"page {index + 1} took over {_PAGE_SECONDS:g} seconds")
                 continue
             except MemoryError:
                 raise  # the memory limit is the file's, not the page's
             except Exception as exc:  # noqa: BLE001 - one bad page must not fail the file
                 logger.warning("pdf page %d: %s", index + 1, _reason(exc))
+                failures.append(f"page {index + 1}: {_reason(exc)}")
                 continue
             text = clean_text(raw[:MAX_PAGE_CHARS])
             if text:
                 yield index + 1, text
+            elif reason := _unreadable_content(reader, index):
+                failures.append(f"page {index + 1}: {reason}")
+
+
+def _unreadable_content(reader: PdfReader, index: int) -> str | None:
+    """Why an empty page's content could not be read, when it is a limit: pypdf's text
+    extraction swallows that and returns nothing, as for a scanned page."""
+    try:
+        contents = reader.pages[index].get_contents()
+        if contents is not None:
+            contents.get_data()
+    except LimitReachedError:
+        mb = _LIMITS["zlib_maximum_output_length"] // 1_000_000
+        return f"its content inflates past the {mb} MB limit"
+    except Exception:  # noqa: BLE001 - anything else: an empty page, as pypdf said
+        return None
+    return None
 
 
 def _open(data: bytes) -> PdfReader:

@@ -104,3 +104,31 @@ def pdf_with_unknown_encryption() -> bytes:
     writer.write(buffer)
     encrypt = b"/Encrypt << /Filter /Standard /V 9 /R 9 /O (x) /U (y) /P -4 >>\n"
     return buffer.getvalue().replace(b"trailer\n<<", b"trailer\n<<\n" + encrypt, 1)
+
+
+def pdf_with_a_content_bomb(inflated_mb: int = 500) -> bytes:
+    """One page whose content stream inflates to `inflated_mb` MB of drawing operators."""
+    from pypdf.generic import NameObject, NumberObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    operators = b"0 0 m " * (1024 * 1024 // 6)
+    data, _, _ = _deflate_stream(operators for _ in range(inflated_mb))
+    stream = StreamObject()
+    stream._data = b"\x78\x9c" + data  # zlib header before the raw deflate data
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    stream[NameObject("/Length")] = NumberObject(len(stream._data))
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def pdf_with_nested_dictionaries(depth: int = 20_000) -> bytes:
+    """A page dictionary holding `depth` nested dictionaries: thousands of parser warnings."""
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    nest = b"<< /A " * depth + b"1" + b" >>" * depth
+    return buffer.getvalue().replace(b"/Type /Page\n", b"/Type /Page\n/Junk " + nest + b"\n", 1)

@@ -156,3 +156,26 @@ def test_a_flood_of_parser_warnings_is_capped_with_a_count(caplog):
     )
     # Outside a parse, the loggers are as they were.
     assert logging.getLogger("pypdf").propagate and not logging.getLogger("pypdf").handlers
+
+
+def test_a_pdf_page_that_inflates_past_the_stream_limit_fails_with_its_reason():
+    data = hostile.pdf_with_a_content_bomb(inflated_mb=500)
+    assert len(data) < 2 * 1024 * 1024
+    outcome = parse_isolated(data, PDF, SETTINGS)
+    _assert_bounded(outcome)
+    assert "no page could be read" in outcome.error and "page 1" in outcome.error
+
+
+def test_a_pdf_of_nested_dictionaries_ends_within_the_deadline_and_logs_little(caplog):
+    data = hostile.pdf_with_nested_dictionaries()
+    outcome = parse_isolated(data, PDF, SETTINGS)
+    _assert_bounded(outcome)
+    # In-process, where the log can be read: thousands of pypdf warnings, twenty shown.
+    caplog.set_level(logging.WARNING)
+    from agent.parsing import parser_for
+
+    with capped_warnings():
+        with pytest.raises(Exception):  # noqa: B017 - any reason; the log is the point
+            parser_for(PDF, SETTINGS).parse(data)
+    assert len(caplog.records) <= MAX_LOGGED_WARNINGS + 1
+    assert caplog.records[-1].getMessage().startswith("parser warnings not shown")
