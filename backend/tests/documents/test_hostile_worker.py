@@ -57,6 +57,7 @@ HOSTILE = {
     "paragraphs.docx": (hostile.docx_of_empty_paragraphs, f"more than {MEMORY_MB} MB of memory"),
     "nested.html": (hostile.html_nested, "nested too deeply"),
     "locked.pdf": (hostile.pdf_with_unknown_encryption, "unsupported encryption method"),
+    "bomb.pdf": (hostile.pdf_with_a_content_bomb, "inflates past the 32 MB limit"),
 }
 
 
