@@ -216,13 +216,13 @@ def ingest(backend: Path, env: dict[str, str], document_id: str) -> None:
     code = (
         "import asyncio, sys\n"
         "from app.core.config import get_settings\n"
-        "from app.documents.ingest import process_document\n"
+        "from app.documents.ingest import process_queued\n"
         "from app.models import load_all_models\n"
         "from app.core import runtime as rt\n"
         "load_all_models()\n"
         "async def main():\n"
         "    runtime = rt.Runtime(get_settings())\n"
-        "    await process_document(runtime, sys.argv[1])\n"
+        "    assert sys.argv[1] in await process_queued(runtime)\n"
         "    await runtime.aclose()\n"
         "asyncio.run(main())\n"
     )

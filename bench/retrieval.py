@@ -82,7 +82,7 @@ async def run(split: str) -> int:
 
     from app.core.config import get_settings
     from app.core.runtime import Runtime
-    from app.documents.ingest import process_document
+    from app.documents.ingest import process_queued
     from app.main import create_app
     from tests.agent.bm25 import BM25
 
@@ -106,7 +106,7 @@ async def run(split: str) -> int:
                                       json={"title": doc["id"], "content": doc["text"]}, headers=auth)  # fmt: skip
                 r.raise_for_status()
                 document_ids.append(r.json()["id"])
-                await process_document(runtime, r.json()["id"])
+                assert r.json()["id"] in await process_queued(runtime)
             ingest_s = time.perf_counter() - started
             chunks: list[str] = []
             for document_id in document_ids:

@@ -158,7 +158,7 @@ def main() -> int:
         )
     print(
         f"| {max(r[0] for r in rows):,}: first query after a 96-chunk write elsewhere "
-        f"| {incremental:.1f} | {full:.1f} (cold full load) | {incremental / full:.2f}x | - | - |"
+        f"| {incremental:.1f} | {full:.1f} (cold full load) | {incremental / full:.3f}x | - | - |"
     )
     return 0 if ok else 1
 
