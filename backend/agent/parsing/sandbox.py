@@ -132,6 +132,7 @@ def _child(parse: Callable[[], ParsedDocument], write_fd: int, memory_mb: int) -
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_DFL)
         _die_with_parent()
+        _fresh_stderr()
         _limit_memory(memory_mb)
         with capped_warnings():
             result = _call(parse, memory_mb)
@@ -147,6 +148,16 @@ def _child(parse: Callable[[], ParsedDocument], write_fd: int, memory_mb: int) -
         pass
     finally:
         os._exit(status)
+
+
+def _fresh_stderr() -> None:
+    """The fork may have caught another thread of the worker inside a write to stderr, its
+    lock held for good in this copy: write through a new file object on descriptor 2."""
+    fresh = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stderr = fresh
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.stream = fresh
 
 
 def _die_with_parent() -> None:
