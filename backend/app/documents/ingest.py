@@ -198,14 +198,11 @@ def _lease_end(runtime: Runtime) -> datetime:
 
 
 async def hold(runtime: Runtime, job: Job, seconds: float) -> None:
-    """Hand the document back to the queue for a retry: `queued`, held for the backoff."""
+    """Keep the document for a retry after `seconds` of backoff: it stays `processing` (as
+    SPEC's lifecycle has it), held until then, and any wake-up may claim it afterwards."""
     try:
         async with runtime.transaction() as session:
-            now = utcnow()
-            await _claim(
-                session, job, status=DocumentStatus.QUEUED, status_changed_at=now,
-                held_until=now + timedelta(seconds=seconds),
-            )  # fmt: skip
+            await _claim(session, job, held_until=utcnow() + timedelta(seconds=seconds))
     except DocumentGone:
         pass
 
@@ -505,7 +502,8 @@ async def requeue_stuck(runtime: Runtime) -> int:
                 .where(
                     Document.status.in_(_UNFINISHED),
                     or_(
-                        # A dead run: its lease ran out (a retry's backoff has a message).
+                        # A dead run: its lease ran out (or a retry's backoff ended; its
+                        # own message is due then too, and a spare wake-up finds nothing).
                         and_(
                             Document.status == DocumentStatus.PROCESSING,
                             Document.held_until < now,

@@ -49,7 +49,7 @@ class Document(IdMixin, TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     # No run may claim the document before this: a live run's lease (renewed while it
     # works; past it the run is presumed dead and the document is taken over), or a retry's
-    # backoff while queued. See ingest.py.
+    # backoff. See ingest.py.
     held_until: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 

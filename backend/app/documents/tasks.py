@@ -67,8 +67,8 @@ def _look_again_later(
 def _retry_or_fail(
     task: Task, job: ingest.Job, reason: str, retry_after: float | None = None
 ) -> None:
-    """Retry with exponential backoff and full jitter: the document is queued again, held
-    for the backoff, and this message comes back then to claim the next one."""
+    """Retry with exponential backoff and full jitter: the document is held for the backoff,
+    and this message comes back then to claim the next one (it, or a fairer one)."""
     settings = process_runtime().settings
     document_id, attempts = str(job.id), job.attempt
     if attempts > settings.ingest_max_retries:
