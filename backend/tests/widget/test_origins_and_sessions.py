@@ -34,8 +34,26 @@ async def test_no_origin_is_refused_unless_the_browser_says_same_origin(client, 
     assert r.status_code == 403 and r.json()["error"]["code"] == "origin_not_allowed"
     r = await client.get(f"{shop.base}/config", headers={"Sec-Fetch-Site": "cross-site"})
     assert r.status_code == 403
-    r = await client.get(f"{shop.base}/config", headers={"Sec-Fetch-Site": "same-origin"})
-    assert r.status_code == 200  # the preview page, on the app's own origin
+    same = {"Sec-Fetch-Site": "same-origin"}
+    r = await client.get(f"{shop.base}/config", headers={**same, "Host": "localhost:8000"})
+    assert r.status_code == 200  # the preview page, on the app's own origin (PUBLIC_BASE_URL)
+    r = await client.get(f"{shop.base}/config", headers={**same, "Host": "127.0.0.1:5123"})
+    assert r.status_code == 200  # `make run` reached on loopback, any port
+
+
+async def test_a_rebound_domain_is_not_the_apps_own_origin(client, shop):
+    """DNS rebinding: evil.test resolves to the server, so its page's requests carry its own
+    name as Host and as Origin. Only loopback hosts count as the app's own besides
+    PUBLIC_BASE_URL."""
+    rebound = {"Host": "evil.test", "Origin": "http://evil.test"}
+    r = await client.get(f"{shop.base}/config", headers=rebound)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "origin_not_allowed"
+    r = await client.get(f"{shop.base}/config",
+                         headers={"Host": "evil.test", "Sec-Fetch-Site": "same-origin"})  # fmt: skip
+    assert r.status_code == 403
+    r = await client.get(f"{shop.base}/config",
+                         headers={"Host": "localhost.evil.test", "Origin": "http://localhost.evil.test"})  # fmt: skip
+    assert r.status_code == 403
 
 
 async def test_the_allowed_site_gets_cors_headers_and_preflights(client, shop):
