@@ -98,9 +98,9 @@ def run_isolated(
     status, peak = _reap(pid)
     if timed_out:
         return ParseOutcome(None, time_reason(timeout_seconds), _since(started), peak)
-    if not payload:
+    if not payload or status != 0:  # nothing, or cut short: killed or crashed mid-write
         return ParseOutcome(None, _crash_reason(status, memory_mb), _since(started), peak)
-    document, error = pickle.loads(payload)  # our own child wrote it
+    document, error = pickle.loads(payload)  # our own child wrote it, whole
     return ParseOutcome(document, error, _since(started), peak)
 
 
@@ -230,13 +230,18 @@ def _reap(pid: int) -> tuple[int | None, int | None]:
 
 
 def _crash_reason(status: int | None, memory_mb: int) -> str:
-    """The child sent nothing back: killed, or a native crash inside a parser."""
+    """The child sent no whole result: killed, or a native crash inside a parser."""
     signum = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
     logger.warning("parse child ended without a result (status %s)", status)
     if signum == signal.SIGKILL:  # the kernel's out-of-memory killer
         return memory_reason(memory_mb)
-    name = signal.Signals(signum).name if signum else f"exit status {status}"
-    return f"the parser stopped on this file ({name}); the file may be damaged"
+    if signum:
+        how = signal.Signals(signum).name
+    elif status is not None:
+        how = f"exit code {os.waitstatus_to_exitcode(status)}"
+    else:
+        how = "reaped elsewhere"
+    return f"the parser stopped on this file ({how}); the file may be damaged"
 
 
 def _out_of_memory(exc: BaseException) -> bool:

@@ -133,6 +133,14 @@ def test_a_crashed_or_killed_parser_fails_the_file_not_the_caller(signum, reason
     assert outcome.document is None and reason in outcome.error
 
 
+def test_a_child_that_exits_without_its_result_fails_the_file():
+    def leave() -> ParsedDocument:
+        os._exit(3)
+
+    outcome = run_isolated(leave, timeout_seconds=DEADLINE, memory_mb=MEMORY_MB)
+    assert outcome.document is None and "(exit code 3)" in outcome.error
+
+
 def test_a_large_result_comes_back_whole():
     text = "word " * 400_000
     outcome = run_isolated(
