@@ -93,6 +93,21 @@ def long_text(paragraphs: int, seed: str) -> str:
     )
 
 
+async def _statuses_until_settled(client, headers, document_id: str) -> list[str]:
+    """Each status the document shows, in order, until it is ready or failed (bounded)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        r = await client.get(f"/api/v1/documents/{document_id}", headers=headers)
+        status = r.json()["status"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status in ("ready", "failed"):
+            return seen
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not settled: {seen}")
+
+
 async def test_gemini_and_pinecone_429_then_success_end_ready(
     providers, live_client, make_live_user
 ):
@@ -138,6 +153,10 @@ async def test_gemini_failing_forever_fails_the_document_without_partial_vectors
     bot = await create_bot(live_client, owner)
     text = long_text(EMBED_BATCH + 40, "gemfail")
     created = (await add_text(live_client, owner, bot["id"], text)).json()
+    seen = await _statuses_until_settled(live_client, owner, created["id"])
+    # Retries wait out their backoff in `processing`: SPEC's lifecycle never goes back.
+    assert seen[-1] == "failed" and "processing" in seen, seen
+    assert seen == sorted(seen, key=["queued", "processing", "failed"].index), seen
     doc = await wait_for(live_client, owner, created["id"], timeout=120, worker=worker)
     assert doc["status"] == "failed", doc
     assert "embedding provider" in doc["error"] and "gave up" in doc["error"]
