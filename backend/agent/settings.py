@@ -24,6 +24,8 @@ class AgentSettings(BaseModel):
     chunk_tokens: int = 450
     chunk_overlap_tokens: int = 60
     max_pdf_pages: int = 2000
+    # A PDF longer than this is parsed in ranges of this many pages, by any free workers.
+    pdf_range_pages: int = Field(default=50, ge=1)
     # Each parse runs in a child process killed at this wall-clock deadline, and whose
     # memory may grow by at most PARSE_MEMORY_MB; a file that hits either fails with a reason.
     parse_timeout_seconds: float = Field(default=120.0, gt=0)

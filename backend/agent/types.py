@@ -19,6 +19,9 @@ class Page:
 class ParsedDocument:
     pages: list[Page]
     title: str | None = None
+    # Set instead of `pages` when a PDF was too long to parse in one run: its page count, for
+    # the caller to parse it in page ranges (see `parse_isolated(split_above=...)`).
+    unparsed_page_count: int | None = None
 
     @property
     def page_count(self) -> int:

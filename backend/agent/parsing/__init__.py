@@ -30,11 +30,21 @@ __all__ = [
 ]
 
 
-def parser_for(content_type: str, settings: AgentSettings) -> Parser:
+def parser_for(
+    content_type: str,
+    settings: AgentSettings,
+    *,
+    pages: tuple[int, int] | None = None,
+    split_above: int | None = None,
+) -> Parser:
+    """`pages` and `split_above` apply to PDFs only (see `PdfParser`)."""
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == PDF:
         return PdfParser(
-            max_pages=settings.max_pdf_pages, timeout_seconds=settings.parse_timeout_seconds
+            max_pages=settings.max_pdf_pages,
+            timeout_seconds=settings.parse_timeout_seconds,
+            pages=pages,
+            split_above=split_above,
         )
     if kind == DOCX:
         return DocxParser(timeout_seconds=settings.parse_timeout_seconds)
@@ -45,10 +55,18 @@ def parser_for(content_type: str, settings: AgentSettings) -> Parser:
     raise ParseError("unsupported file type; upload PDF, TXT, Markdown, HTML or DOCX")
 
 
-def parse_isolated(data: bytes, content_type: str, settings: AgentSettings) -> ParseOutcome:
-    """Parse in a child process bounded by PARSE_MEMORY_MB and PARSE_TIMEOUT_SECONDS."""
+def parse_isolated(
+    data: bytes,
+    content_type: str,
+    settings: AgentSettings,
+    *,
+    pages: tuple[int, int] | None = None,
+    split_above: int | None = None,
+) -> ParseOutcome:
+    """Parse in a child process bounded by PARSE_MEMORY_MB and PARSE_TIMEOUT_SECONDS (per
+    document, or per page range)."""
     check_size(data, settings.max_document_bytes)
-    parser = parser_for(content_type, settings)
+    parser = parser_for(content_type, settings, pages=pages, split_above=split_above)
     return run_isolated(
         lambda: parser.parse(data),
         timeout_seconds=settings.parse_timeout_seconds,

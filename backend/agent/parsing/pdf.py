@@ -37,9 +37,22 @@ UNSUPPORTED_ENCRYPTION = "PDF uses an unsupported encryption method"
 
 
 class PdfParser:
-    def __init__(self, *, max_pages: int = 2000, timeout_seconds: float = 120.0) -> None:
+    """`pages` (first, last; 1-based, inclusive) reads only that range: one part of a long
+    PDF, whose emptiness is no error (the whole document decides). `split_above` returns,
+    for a PDF with more pages than that, only its page count (`unparsed_page_count`)."""
+
+    def __init__(
+        self,
+        *,
+        max_pages: int = 2000,
+        timeout_seconds: float = 120.0,
+        pages: tuple[int, int] | None = None,
+        split_above: int | None = None,
+    ) -> None:
         self.max_pages = max_pages
         self.timeout_seconds = timeout_seconds
+        self.pages = pages
+        self.split_above = split_above
 
     def parse(self, data: bytes) -> ParsedDocument:
         deadline = Deadline(self.timeout_seconds)
@@ -49,11 +62,18 @@ class PdfParser:
             count = _page_count(reader)
             if count > self.max_pages:
                 raise ParseError(f"PDF has {count} pages; the limit is {self.max_pages} pages")
+            if self.pages is None and self.split_above is not None and count > self.split_above:
+                return ParsedDocument(pages=[], title=_title(reader), unparsed_page_count=count)
+            first, last = self.pages or (1, count)
             failures: list[str] = []
             pages = [
                 Page(number, text)
-                for number, text in self._extract(reader, count, deadline, failures)
+                for number, text in self._extract(
+                    reader, range(first - 1, min(last, count)), deadline, failures
+                )
             ]
+        if self.pages is not None:
+            return ParsedDocument(pages=pages)
         if not pages and failures:
             raise ParseError(
                 f"no page could be read ({len(failures)} of {count} failed; "
@@ -63,10 +83,10 @@ class PdfParser:
             raise ParseError(NO_TEXT)
         return ParsedDocument(pages=pages, title=_title(reader))
 
-    def _extract(self, reader: PdfReader, count: int, deadline: Deadline, failures: list[str]):
+    def _extract(self, reader: PdfReader, indexes: range, deadline: Deadline, failures: list[str]):
         """Yield (number, text) for pages with text; a page that fails is skipped, not fatal,
         and its reason goes to `failures`."""
-        for index in range(count):
+        for index in indexes:
             deadline.check()
             try:
                 with time_limit(min(_PAGE_SECONDS, max(deadline.remaining(), 0.01))):

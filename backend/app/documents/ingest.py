@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import anyio
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.errors import AgentError, ParseError, PermanentError
 from agent.parsing import parse_isolated
-from agent.types import Chunk, EmbeddingTask, VectorRecord
+from agent.types import Chunk, EmbeddingTask, Page, VectorRecord
 from app.bots.models import Bot
 from app.core import jobs
 from app.core.db import per_dialect, utcnow
@@ -40,8 +41,10 @@ from app.documents import storage
 from app.documents.models import (
     Document,
     DocumentChunk,
+    DocumentPart,
     DocumentStatus,
     IngestTurn,
+    PartStatus,
     vector_id,
 )
 from app.documents.service import vector_count
@@ -58,6 +61,17 @@ _UNFINISHED = (DocumentStatus.QUEUED, DocumentStatus.PROCESSING)
 
 
 @dataclass(frozen=True, slots=True)
+class PartJob:
+    """A page range of a long PDF, claimed on its own."""
+
+    id: uuid.UUID
+    first_page: int
+    last_page: int
+    # The part's `attempts` once this run claimed it: the run's identity.
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     id: uuid.UUID
     bot_id: uuid.UUID
@@ -67,6 +81,13 @@ class Job:
     previous_count: int
     # The document's `attempts` once this run claimed it: the run's identity.
     attempt: int
+    # Set when the run parses one page range of the document, not the document.
+    part: PartJob | None = None
+
+    @property
+    def run_attempt(self) -> int:
+        """The attempts of what this run claimed: the part's, or the document's."""
+        return self.part.attempt if self.part else self.attempt
 
 
 class DocumentGone(Exception):
@@ -95,16 +116,26 @@ async def claim_next(runtime: Runtime) -> Job | NothingToClaim:
     async with runtime.transaction() as session:
         # FOR UPDATE: on PostgreSQL, concurrent workers skip each other's pick; on SQLite it
         # takes the write lock first, so picks are serialised.
-        picked = (await session.execute(_next_fair(now))).first()
-        if picked is None:
+        whole = (await session.execute(_next_fair(now))).first()
+        part_pick = (await session.execute(_next_fair_part(now))).first()
+        if whole is None and part_pick is None:
             return NothingToClaim(await _next_hold_end(session, now))
-        document, owner_id = picked
-        if document.attempts >= limit:
+        if part_pick is not None and (whole is None or _turn(part_pick) <= _turn(whole)):
+            part, document, owner_id, _ = part_pick  # a started document's range: first
+            attempts = part.attempts
+        else:
+            part, (document, owner_id, _) = None, whole
+            attempts = document.attempts
+        if attempts >= limit:
             exhausted = str(document.id)
         else:
             exhausted = None
             await session.execute(_serve_owner(session), {"owner_id": owner_id, "now": now})
-            job = await _claim_for_run(session, document, _lease_end(runtime))
+            lease = _lease_end(runtime)
+            if part is None:
+                job = await _claim_for_run(session, document, lease)
+            else:
+                job = await _claim_part(session, document, part, lease)
     if exhausted is not None:
         await fail(runtime, exhausted, f"processing did not complete after {limit} attempts")
         return NothingToClaim(None)
@@ -118,12 +149,28 @@ def _claimable(now: datetime):
     )
 
 
+def _turn(picked: Any) -> datetime:
+    """When the pick's owner was last served (never: the earliest of all)."""
+    served = picked[-1]
+    return _aware(served) if served is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def _unfinished_parts():
+    return (
+        select(DocumentPart.id)
+        .where(DocumentPart.document_id == Document.id, DocumentPart.status != PartStatus.DONE)
+        .exists()
+    )
+
+
 def _next_fair(now: datetime):
     return (
-        select(Document, Bot.owner_id)
+        select(Document, Bot.owner_id, IngestTurn.served_at)
         .join(Bot, Bot.id == Document.bot_id)
         .outerjoin(IngestTurn, IngestTurn.owner_id == Bot.owner_id)
-        .where(_claimable(now))
+        # A document split in page ranges is claimed range by range (`_next_fair_part`),
+        # and whole again only to be assembled once every range is parsed.
+        .where(_claimable(now), ~_unfinished_parts())
         .order_by(
             IngestTurn.served_at.asc().nulls_first(),
             # A taken-over run first, then the owner's documents in the order they queued.
@@ -136,13 +183,39 @@ def _next_fair(now: datetime):
     )
 
 
-async def _next_hold_end(session: AsyncSession, now: datetime) -> datetime | None:
-    moment = await session.scalar(
-        select(func.min(Document.held_until)).where(
-            Document.status == DocumentStatus.PROCESSING, Document.held_until > now
+def _next_fair_part(now: datetime):
+    return (
+        select(DocumentPart, Document, Bot.owner_id, IngestTurn.served_at)
+        .join(Document, Document.id == DocumentPart.document_id)
+        .join(Bot, Bot.id == Document.bot_id)
+        .outerjoin(IngestTurn, IngestTurn.owner_id == Bot.owner_id)
+        .where(
+            Document.status == DocumentStatus.PROCESSING,
+            DocumentPart.status != PartStatus.DONE,
+            or_(DocumentPart.held_until.is_(None), DocumentPart.held_until <= now),
         )
+        .order_by(
+            IngestTurn.served_at.asc().nulls_first(),
+            Document.status_changed_at,
+            Document.id,
+            DocumentPart.index,
+        )
+        .limit(1)
+        .with_for_update(of=DocumentPart, skip_locked=True)
     )
-    return _aware(moment) if moment is not None else None
+
+
+async def _next_hold_end(session: AsyncSession, now: datetime) -> datetime | None:
+    moments = [
+        await session.scalar(
+            select(func.min(table.held_until)).where(
+                table.status == DocumentStatus.PROCESSING, table.held_until > now
+            )
+        )
+        for table in (Document, DocumentPart)
+    ]
+    held = [_aware(m) for m in moments if m is not None]
+    return min(held) if held else None
 
 
 @per_dialect
@@ -154,12 +227,15 @@ def _serve_owner(insert: Callable[[Any], Any]) -> Any:
     )
 
 
-async def run_claimed(runtime: Runtime, job: Job) -> None:
-    """Run the pipeline on a claimed document, renewing its lease meanwhile. Permanent
-    errors fail the document here; transient ones propagate for the task to retry (it
-    calls `hold` with the backoff)."""
+async def run_claimed(runtime: Runtime, job: Job) -> Job | None:
+    """Run the pipeline on what was claimed, renewing its lease meanwhile. Permanent errors
+    fail the document here; transient ones propagate for the task to retry (it calls `hold`
+    with the backoff). Returns the document's assembly when this run parsed its last page
+    range: the caller runs that next, as a claimed document of its own."""
     heartbeat = asyncio.create_task(_keep_lease(runtime, job))
     try:
+        if job.part is not None:
+            return await _run_part(runtime, job)
         await _run(runtime, job)
     except PermanentError as exc:  # parse errors included: the same input fails the same way
         await fail(runtime, str(job.id), exc.message)
@@ -167,15 +243,19 @@ async def run_claimed(runtime: Runtime, job: Job) -> None:
         heartbeat.cancel()
         with suppress(asyncio.CancelledError):
             await heartbeat
+    return None
 
 
 async def process_queued(runtime: Runtime) -> list[str]:
-    """Run every claimable document in this process, in fair order, without a broker (for
-    tools and tests); returns their ids in the order they ran."""
+    """Run every claimable document (and page range) in this process, in fair order, without
+    a broker (for tools and tests); returns the documents' ids in the order they ran."""
     ran = []
     while not isinstance(job := await claim_next(runtime), NothingToClaim):
-        await run_claimed(runtime, job)
-        ran.append(str(job.id))
+        next_job: Job | None = job
+        while next_job is not None:
+            current, next_job = next_job, await run_claimed(runtime, next_job)
+            if current.part is None:
+                ran.append(str(current.id))
     return ran
 
 
@@ -186,7 +266,7 @@ async def _keep_lease(runtime: Runtime, job: Job) -> None:
         await asyncio.sleep(seconds / 3)
         try:
             async with runtime.transaction() as session:
-                await _claim(session, job, held_until=_lease_end(runtime))
+                await _claim(session, job, held_until=_lease_end(runtime))  # a part's if a part
         except DocumentGone:
             return  # the run's next step notices and stops
         except Exception as exc:  # noqa: BLE001 - a missed renewal is retried; the run goes on
@@ -207,27 +287,40 @@ async def hold(runtime: Runtime, job: Job, seconds: float) -> None:
         pass
 
 
-async def _run(runtime: Runtime, job: Job) -> None:
-    settings, timings = runtime.settings, _Timings(_embedded(runtime))
-    path = storage.stored_path(settings.upload_dir, job.storage_key)
+async def _read_file(runtime: Runtime, job: Job) -> bytes:
+    path = storage.stored_path(runtime.settings.upload_dir, job.storage_key)
     try:
-        data = await anyio.Path(path).read_bytes()
+        return await anyio.Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise ParseError("the stored file is missing; upload the document again") from exc
-    with timings("parse"):
-        # In a thread, so the lease's heartbeat goes on while the child process parses.
-        outcome = await anyio.to_thread.run_sync(
-            parse_isolated, data, job.content_type, settings.agent
-        )
-    parsed = outcome.result()
-    timings.parse_peak_rss = outcome.peak_rss_bytes
-    del data  # a large PDF's bytes are not needed past parsing
+
+
+async def _run(runtime: Runtime, job: Job) -> None:
+    settings, timings = runtime.settings, _Timings(_embedded(runtime))
+    pages = await _parsed_parts(runtime, job)  # a split document whose ranges are all parsed
+    if pages is None:
+        data = await _read_file(runtime, job)
+        with timings("parse"):
+            # In a thread, so the lease's heartbeat goes on while the child process parses.
+            outcome = await anyio.to_thread.run_sync(
+                partial(
+                    parse_isolated, data, job.content_type, settings.agent,
+                    split_above=settings.agent.pdf_range_pages,
+                )
+            )  # fmt: skip
+        parsed = outcome.result()
+        timings.parse_peak_rss = outcome.peak_rss_bytes
+        del data  # a large PDF's bytes are not needed past parsing
+        if parsed.unparsed_page_count is not None:
+            await _split(runtime, job, parsed.unparsed_page_count)
+            return
+        pages = parsed.pages
     with timings("chunk"):
-        chunks = runtime.agent.chunker.split(parsed.pages)
+        chunks = runtime.agent.chunker.split(pages)
     if not chunks:
         raise ParseError("file has no extractable text (scanned images need OCR)")
     try:
-        await _save_chunks(runtime, job, chunks, parsed.page_count)
+        await _save_chunks(runtime, job, chunks, len(pages))
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start : start + EMBED_BATCH]
             await _index(runtime, job, batch, timings)
@@ -244,6 +337,86 @@ async def _run(runtime: Runtime, job: Job) -> None:
 
 def _embedded(runtime: Runtime) -> int:
     return getattr(runtime.agent.embedder, "embedded", 0)
+
+
+async def _split(runtime: Runtime, job: Job, page_count: int) -> None:
+    """Cut a long PDF into page ranges that any free worker may claim (one wake-up each);
+    the document keeps no lease of its own meanwhile."""
+    size = runtime.settings.agent.pdf_range_pages
+    async with runtime.transaction() as session:
+        await _claim(session, job, held_until=None, page_count=page_count, pages_done=0)
+        await session.execute(delete(DocumentPart).where(DocumentPart.document_id == job.id))
+        for index, first in enumerate(range(1, page_count + 1, size)):
+            session.add(
+                DocumentPart(
+                    document_id=job.id,
+                    index=index,
+                    first_page=first,
+                    last_page=min(first + size - 1, page_count),
+                )
+            )
+            jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(job.id))
+    log.info("document_split", document_id=str(job.id), pages=page_count, range_pages=size)
+
+
+async def _run_part(runtime: Runtime, job: Job) -> Job | None:
+    """Parse one page range; the run that parses the last one claims the document to chunk
+    and embed it whole (returned), so the result is the same as an unsplit run's."""
+    assert job.part is not None
+    settings = runtime.settings
+    data = await _read_file(runtime, job)
+    outcome = await anyio.to_thread.run_sync(
+        partial(
+            parse_isolated, data, job.content_type, settings.agent,
+            pages=(job.part.first_page, job.part.last_page),
+        )
+    )  # fmt: skip
+    del data
+    parsed = outcome.result()
+    try:
+        async with runtime.transaction() as session:
+            # The document first, then the range: every transaction locks them in that order.
+            document = await session.get(Document, job.id, with_for_update=True)
+            if document is None or document.status != DocumentStatus.PROCESSING:
+                raise DocumentGone()
+            await _claim(
+                session, job, status=PartStatus.DONE, held_until=None,
+                pages=[[page.number, page.text] for page in parsed.pages],
+            )  # fmt: skip
+            document.pages_done += job.part.last_page - job.part.first_page + 1
+            total = max(document.page_count or 0, 1)
+            document.progress = 5 + 10 * min(document.pages_done, total) // total
+            left = await session.scalar(
+                select(func.count())
+                .select_from(DocumentPart)
+                .where(DocumentPart.document_id == job.id, DocumentPart.status != PartStatus.DONE)
+            )
+            log.info(
+                "document_range_parsed", document_id=str(job.id),
+                first_page=job.part.first_page, last_page=job.part.last_page, left=left,
+            )  # fmt: skip
+            if left:
+                return None
+            # The last range: this run assembles the document, under a lease of its own.
+            return await _claim_for_run(session, document, _lease_end(runtime), fresh=False)
+    except DocumentGone:
+        log.info("document_gone_midway", document_id=str(job.id), part=job.part.first_page)
+        return None
+
+
+async def _parsed_parts(runtime: Runtime, job: Job) -> list[Page] | None:
+    """A split document's pages, in order, when every range is parsed; else None."""
+    async with runtime.read() as session:
+        parts = (
+            await session.scalars(
+                select(DocumentPart)
+                .where(DocumentPart.document_id == job.id)
+                .order_by(DocumentPart.index)
+            )
+        ).all()
+    if not parts or any(p.status != PartStatus.DONE for p in parts):
+        return None
+    return [Page(number, text) for part in parts for number, text in part.pages or []]
 
 
 class _Timings(dict[str, float]):
@@ -291,11 +464,16 @@ async def _index(runtime: Runtime, job: Job, batch: Sequence[Chunk], timings: _T
 # --- State changes: each one short `runtime.transaction()` -------------------------------
 
 
-async def _claim_for_run(session: AsyncSession, document: Document, lease_end: datetime) -> Job:
+async def _claim_for_run(
+    session: AsyncSession, document: Document, lease_end: datetime, *, fresh: bool = True
+) -> Job:
+    """Claim the whole document; `fresh=False` keeps the parsing progress (an assembly)."""
     previous_count = await vector_count(session, document)
     now = utcnow()
-    document.status, document.progress, document.error = DocumentStatus.PROCESSING, 5, None
-    document.pages_done = document.chunks_embedded = 0
+    document.status, document.error = DocumentStatus.PROCESSING, None
+    if fresh:
+        document.progress, document.pages_done = 5, 0
+    document.chunks_embedded = 0
     document.attempts += 1
     document.started_at = document.status_changed_at = now
     document.held_until = lease_end
@@ -307,6 +485,23 @@ async def _claim_for_run(session: AsyncSession, document: Document, lease_end: d
         document.storage_key,
         previous_count,
         document.attempts,
+    )
+
+
+async def _claim_part(
+    session: AsyncSession, document: Document, part: DocumentPart, lease_end: datetime
+) -> Job:
+    part.status, part.held_until = PartStatus.PROCESSING, lease_end
+    part.attempts += 1
+    await session.flush()
+    return Job(
+        document.id,
+        document.bot_id,
+        document.content_type,
+        document.storage_key,
+        0,
+        document.attempts,
+        PartJob(part.id, part.first_page, part.last_page, part.attempts),
     )
 
 
@@ -345,17 +540,29 @@ async def _set_progress(runtime: Runtime, job: Job, progress: int, embedded: int
 
 
 async def _claim(session: AsyncSession, job: Job, **values: object) -> None:
-    """Update the document only while this run still owns it (`processing`, its attempt)."""
-    result = await session.execute(
-        update(Document)
-        .where(
-            Document.id == job.id,
-            Document.status == DocumentStatus.PROCESSING,
-            Document.attempts == job.attempt,
+    """Update what this run claimed only while it still owns it: the document (`processing`,
+    its attempt), or its page range (`processing`, the range's attempt)."""
+    if job.part is not None:
+        statement = (
+            update(DocumentPart)
+            .where(
+                DocumentPart.id == job.part.id,
+                DocumentPart.status == PartStatus.PROCESSING,
+                DocumentPart.attempts == job.part.attempt,
+            )
+            .values(**values)
         )
-        .values(**values, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    else:
+        statement = (
+            update(Document)
+            .where(
+                Document.id == job.id,
+                Document.status == DocumentStatus.PROCESSING,
+                Document.attempts == job.attempt,
+            )
+            .values(**values, updated_at=utcnow())
+        )
+    result = await session.execute(statement.execution_options(synchronize_session=False))
     if result.rowcount == 0:
         raise DocumentGone()
 
@@ -377,6 +584,7 @@ async def _finish(runtime: Runtime, job: Job, chunk_count: int, timings: _Timing
             status_changed_at=now,
             finished_at=now,
         )
+        await session.execute(delete(DocumentPart).where(DocumentPart.document_id == job.id))
         bot = await session.get(Bot, job.bot_id)
         if bot is not None and bot.embedding_model != model:
             previous, bot.embedding_model = bot.embedding_model, model
@@ -442,6 +650,7 @@ async def fail(runtime: Runtime, document_id: str, reason: str) -> None:
             )
         )
         await session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == doc_id))
+        await session.execute(delete(DocumentPart).where(DocumentPart.document_id == doc_id))
         if vectors_left:  # the store is down too: try again later, with backoff
             jobs.enqueue(session, jobs.Task.PURGE_DOCUMENT, str(bot_id), document_id, count, None)
     log.warning("document_failed", document_id=document_id, reason=reason)
@@ -519,6 +728,20 @@ async def requeue_stuck(runtime: Runtime) -> int:
             # Once per dead run, or per full timeout; the next delivery claims it.
             document.held_until, document.status_changed_at = None, now
             jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
+        dead_parts = (
+            await session.scalars(
+                select(DocumentPart)
+                .where(
+                    DocumentPart.status == PartStatus.PROCESSING,
+                    DocumentPart.held_until < now,
+                )
+                .limit(500)
+            )
+        ).all()
+        for part in dead_parts:
+            part.held_until = None
+            jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(part.document_id))
+        stuck = [*stuck, *dead_parts]
     if stuck:
         log.warning("stuck_documents_requeued", count=len(stuck))
     return len(stuck)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, IdMixin, TimestampMixin, utcnow
@@ -82,3 +82,31 @@ class IngestTurn(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     served_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PartStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+
+
+class DocumentPart(IdMixin, Base):
+    """One page range of a long PDF, parsed by whichever worker claims it. When the last
+    part is done, that worker chunks and embeds the whole document from the parts' pages;
+    the parts go once the document is ready or failed."""
+
+    __tablename__ = "document_parts"
+    __table_args__ = (UniqueConstraint("document_id", "index"),)
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int]
+    first_page: Mapped[int]
+    last_page: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default=PartStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # A live run's lease on the part, as `Document.held_until` is on a document.
+    held_until: Mapped[datetime | None]
+    # The range's pages with text, [[number, text], ...], once parsed.
+    pages: Mapped[list | None] = mapped_column(JSON)

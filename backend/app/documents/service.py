@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import anyio
+import sqlalchemy as sa
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,7 @@ from app.documents.exceptions import (
     FileTooLarge,
     UnsupportedFileType,
 )
-from app.documents.models import Document, DocumentChunk, DocumentStatus, vector_id
+from app.documents.models import Document, DocumentChunk, DocumentPart, DocumentStatus, vector_id
 from app.documents.schemas import SearchHit, SearchRequest, TextDocumentCreate
 from app.users.models import Principal
 
@@ -266,6 +267,9 @@ async def reindex(session: AsyncSession, document: Document, *, settings: Settin
     document.status = DocumentStatus.QUEUED
     document.progress, document.error, document.attempts = 0, None, 0
     document.status_changed_at, document.finished_at = utcnow(), None
+    document.held_until = None
+    # Page ranges of a run that died are parsed again from the start.
+    await session.execute(sa.delete(DocumentPart).where(DocumentPart.document_id == document.id))
     await session.flush()
     jobs.enqueue(session, jobs.Task.PROCESS_DOCUMENT, str(document.id))
     return document

@@ -27,25 +27,27 @@ RETRY_BACKOFF_MAX = 600
 def process(self: Task, document_id: str, second_look: bool = False) -> None:
     """Run the next document in fair order (see `ingest.claim_next`): `document_id` is the
     one this message was sent for, which another wake-up may already have run."""
-    job = run_in_worker(ingest.claim_next)
-    if isinstance(job, ingest.NothingToClaim):
-        _look_again_later(self, document_id, job, second_look)
+    claimed = run_in_worker(ingest.claim_next)
+    if isinstance(claimed, ingest.NothingToClaim):
+        _look_again_later(self, document_id, claimed, second_look)
         return
-    claimed = str(job.id)
+    job: ingest.Job | None = claimed
     try:
-        run_in_worker(lambda runtime: ingest.run_claimed(runtime, job))
+        while job is not None:  # a page range's run may hand over the document's assembly
+            current = job
+            job = run_in_worker(lambda runtime, j=current: ingest.run_claimed(runtime, j))
     except TransientError as exc:
-        _retry_or_fail(self, job, exc.message, exc.retry_after)
+        _retry_or_fail(self, current, exc.message, exc.retry_after)
     except (DBAPIError, ConnectionError, TimeoutError) as exc:
-        log.warning("document_infrastructure_error", document_id=claimed, error=repr(exc))
-        _retry_or_fail(self, job, "the database or a provider was unreachable")
+        log.warning("document_infrastructure_error", document_id=str(current.id), error=repr(exc))
+        _retry_or_fail(self, current, "the database or a provider was unreachable")
     except SoftTimeLimitExceeded:
         limit = process_runtime().settings.task_soft_time_limit
-        _fail(claimed, f"processing took longer than {limit} seconds; split the document")
+        _fail(str(current.id), f"processing took longer than {limit} seconds; split the document")
     except Exception:
         # A bug must not leave the document spinning; the traceback goes to the log.
-        log.exception("document_processing_crashed", document_id=claimed)
-        _fail(claimed, "processing failed because of an internal error; try reindexing")
+        log.exception("document_processing_crashed", document_id=str(current.id))
+        _fail(str(current.id), "processing failed because of an internal error; try reindexing")
 
 
 def _look_again_later(
@@ -70,7 +72,7 @@ def _retry_or_fail(
     """Retry with exponential backoff and full jitter: the document is held for the backoff,
     and this message comes back then to claim the next one (it, or a fairer one)."""
     settings = process_runtime().settings
-    document_id, attempts = str(job.id), job.attempt
+    document_id, attempts = str(job.id), job.run_attempt
     if attempts > settings.ingest_max_retries:
         _fail(document_id, f"{reason} (gave up after {attempts} attempts)")
         return

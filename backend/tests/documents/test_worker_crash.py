@@ -127,12 +127,13 @@ async def test_sigkilled_worker_leads_to_a_ready_document_without_duplicates(
     worker, bot, doc_id = await start_big_document(start, live_client, owner, "killed")
     worker.kill(signal.SIGKILL)  # the whole worker, pool and all
     killed_at = time.monotonic()
+    if kind == "sqla":  # renewed at most a third of a lease ago: not taken over yet
+        assert await ingest.requeue_stuck(live_runtime) == 0
     assert await vector_ids(engine, bot["id"])  # it had indexed part of the document
     replacement = start()
     if kind == "sqla":
         # The embedded broker never redelivers a task its dead worker held: the sweep sends
         # the document again once its lease has run out, not after STUCK_AFTER_SECONDS.
-        assert await ingest.requeue_stuck(live_runtime) == 0  # the lease is still running
         while await ingest.requeue_stuck(live_runtime) == 0:
             assert time.monotonic() - killed_at < LEASE + 5, "the lease never ran out"
             await asyncio.sleep(0.5)
