@@ -161,17 +161,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the data dir for inspection")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="chatsphere-bench-fairness-"))
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "GEMINI_API_KEY"):
-        os.environ.pop(name, None)
-    os.environ.pop("PINECONE_API_KEY", None)
-    os.environ.update(
-        {"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "ENVIRONMENT": "development"}
-    )
-    # The bench is one client making many calls: the limits have tests of their own.
-    many = "1000000/minute"
-    for name in ("RATE_LIMIT_PER_IP", "RATE_LIMIT_PER_PRINCIPAL", "REGISTER_RATE_LIMIT"):
-        os.environ[name] = many
-    sys.path.insert(0, str(BACKEND))
+    ingest.use_embedded_default(data_dir)
     try:
         return 0 if asyncio.run(run(data_dir)) else 1
     finally:

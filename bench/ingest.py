@@ -414,13 +414,10 @@ async def run(args: argparse.Namespace, data_dir: Path) -> bool:
     return all(r.endswith("pass |") for r in rows)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--keep", action="store_true", help="keep the data dir for inspection")
-    args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="chatsphere-bench-ingest-"))
-    # The bench process and the worker read the same settings: the embedded default.
+def use_embedded_default(data_dir: Path) -> None:
+    """The bench process and its workers read the same settings: the embedded default in
+    `data_dir`, with the API's limits lifted (one client making many calls; the limits have
+    tests of their own)."""
     for name in (
         "DATABASE_URL",
         "CELERY_BROKER_URL",
@@ -432,11 +429,18 @@ def main() -> int:
     os.environ.update(
         {"DATA_DIR": str(data_dir), "LOG_LEVEL": "WARNING", "ENVIRONMENT": "development"}
     )
-    # The bench is one client making many calls: the limits have tests of their own.
-    many = "1000000/minute"
     for name in ("RATE_LIMIT_PER_IP", "RATE_LIMIT_PER_PRINCIPAL", "REGISTER_RATE_LIMIT"):
-        os.environ[name] = many
+        os.environ[name] = "1000000/minute"
     sys.path.insert(0, str(BACKEND))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keep", action="store_true", help="keep the data dir for inspection")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="chatsphere-bench-ingest-"))
+    use_embedded_default(data_dir)
     try:
         return 0 if asyncio.run(run(args, data_dir)) else 1
     finally:

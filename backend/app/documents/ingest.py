@@ -478,14 +478,7 @@ async def _claim_for_run(
     document.started_at = document.status_changed_at = now
     document.held_until = lease_end
     await session.flush()
-    return Job(
-        document.id,
-        document.bot_id,
-        document.content_type,
-        document.storage_key,
-        previous_count,
-        document.attempts,
-    )
+    return _job(document, previous_count)
 
 
 async def _claim_part(
@@ -494,14 +487,18 @@ async def _claim_part(
     part.status, part.held_until = PartStatus.PROCESSING, lease_end
     part.attempts += 1
     await session.flush()
+    return _job(document, 0, PartJob(part.id, part.first_page, part.last_page, part.attempts))
+
+
+def _job(document: Document, previous_count: int, part: PartJob | None = None) -> Job:
     return Job(
         document.id,
         document.bot_id,
         document.content_type,
         document.storage_key,
-        0,
+        previous_count,
         document.attempts,
-        PartJob(part.id, part.first_page, part.last_page, part.attempts),
+        part,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from tests.conftest import TEST_REDIS_URL
@@ -16,9 +19,26 @@ def broker_url(database_url, tmp_path_factory) -> str:
     return f"sqla+sqlite:///{tmp_path_factory.mktemp('broker') / 'broker.sqlite'}"
 
 
+def start_workers(
+    tmp_path_factory, database_url: str, broker_url: str, count: int, **kwargs
+) -> list[Worker]:
+    """`count` worker processes on one new queue and one data dir."""
+    data_dir, queue = tmp_path_factory.mktemp("worker-data"), new_queue()
+    return [
+        Worker(data_dir, database_url, broker_url, queue, **kwargs).start() for _ in range(count)
+    ]
+
+
 def start_worker(tmp_path_factory, database_url: str, broker_url: str, **kwargs) -> Worker:
-    data_dir = tmp_path_factory.mktemp("worker-data")
-    return Worker(data_dir, database_url, broker_url, new_queue(), **kwargs).start()
+    return start_workers(tmp_path_factory, database_url, broker_url, 1, **kwargs)[0]
+
+
+@contextmanager
+def serving(worker: Worker, settings, live_runtime) -> Iterator[Worker]:
+    """The API under test shares the worker's data dir and sends its jobs to its queue."""
+    settings.data_dir = worker.data_dir
+    with sending_to(live_runtime, worker.broker_url, worker.queue):
+        yield worker
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +51,5 @@ def local_worker(tmp_path_factory, database_url, broker_url):
 
 @pytest.fixture
 def on_worker(local_worker, settings, live_runtime):
-    """The API under test shares the worker's data dir and sends its jobs to it."""
-    settings.data_dir = local_worker.data_dir
-    with sending_to(live_runtime, local_worker.broker_url, local_worker.queue):
+    with serving(local_worker, settings, live_runtime):
         yield local_worker

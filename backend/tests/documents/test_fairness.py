@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from app.documents.models import Document
-from tests.documents.conftest import start_worker
+from tests.documents.conftest import serving, start_workers
 from tests.documents.helpers import create_bot, text_pdf, upload
-from tests.documents.worker import sending_to, wait_for
+from tests.documents.worker import wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -30,11 +30,10 @@ def _manual(n: int, pages: int = 12) -> bytes:
 
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory, database_url, broker_url):
-    first = start_worker(tmp_path_factory, database_url, broker_url)
-    second = first.__class__(first.data_dir, database_url, broker_url, first.queue).start()
-    yield first, second
-    second.stop()
-    first.stop()
+    workers = start_workers(tmp_path_factory, database_url, broker_url, 2)
+    yield workers
+    for worker in workers:
+        worker.stop()
 
 
 async def _started_at(engine, ids: list[str]) -> dict[str, object]:
@@ -51,8 +50,7 @@ async def test_one_owners_backlog_does_not_hold_another_owners_document(
     two_workers, settings, live_runtime, live_client, make_live_user, engine
 ):
     first, second = two_workers
-    settings.data_dir = first.data_dir
-    with sending_to(live_runtime, first.broker_url, first.queue):
+    with serving(first, settings, live_runtime):
         owner_a, owner_b = await make_live_user(), await make_live_user()
         bot_a, bot_b = (
             await create_bot(live_client, owner_a),

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.agent import hostile
-from tests.documents.conftest import start_worker
+from tests.documents.conftest import serving, start_worker
 from tests.documents.helpers import create_bot, upload
-from tests.documents.worker import sending_to, wait_for
+from tests.documents.worker import wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -34,8 +34,7 @@ def strict_worker(tmp_path_factory, database_url, broker_url):
 
 @pytest.fixture
 def on_strict_worker(strict_worker, settings, live_runtime):
-    settings.data_dir = strict_worker.data_dir
-    with sending_to(live_runtime, strict_worker.broker_url, strict_worker.queue):
+    with serving(strict_worker, settings, live_runtime):
         yield strict_worker
 
 

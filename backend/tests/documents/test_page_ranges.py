@@ -15,9 +15,9 @@ from agent.parsing import parse_document
 from agent.parsing.sniff import PDF
 from agent.settings import AgentSettings
 from app.documents.models import DocumentPart
-from tests.documents.conftest import start_worker
+from tests.documents.conftest import serving, start_workers
 from tests.documents.helpers import DOCS, create_bot, text_pdf, upload
-from tests.documents.worker import sending_to, wait_for
+from tests.documents.worker import wait_for
 
 pytestmark = pytest.mark.worker
 
@@ -28,11 +28,10 @@ RANGE = 50
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory, database_url, broker_url):
     env = {"PDF_RANGE_PAGES": str(RANGE)}
-    first = start_worker(tmp_path_factory, database_url, broker_url, env=env)
-    second = first.__class__(first.data_dir, database_url, broker_url, first.queue, env=env).start()
-    yield first, second
-    second.stop()
-    first.stop()
+    workers = start_workers(tmp_path_factory, database_url, broker_url, 2, env=env)
+    yield workers
+    for worker in workers:
+        worker.stop()
 
 
 def _book() -> bytes:
@@ -65,9 +64,8 @@ async def test_a_long_pdf_is_parsed_in_ranges_by_both_workers_with_unsplit_resul
     two_workers, settings, live_runtime, live_client, make_live_user, engine
 ):
     first, second = two_workers
-    settings.data_dir = first.data_dir
     data = _book()
-    with sending_to(live_runtime, first.broker_url, first.queue):
+    with serving(first, settings, live_runtime):
         owner = await make_live_user()
         bot = await create_bot(live_client, owner)
         r = await upload(live_client, owner, bot["id"], data, filename="book.pdf")
