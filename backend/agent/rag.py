@@ -16,7 +16,17 @@ from agent.embeddings.base import Embedder
 from agent.errors import EmbeddingModelMismatch
 from agent.llm.base import LLM
 from agent.llm.local import stream_words
-from agent.retrieval import Candidate, LexicalSearch, RetrievalMode, fuse, relevant
+from agent.retrieval import (
+    MIN_COVERAGE,
+    PROXIMITY_DEPTH,
+    Candidate,
+    LexicalSearch,
+    RetrievalMode,
+    add_proximity_vote,
+    coverage,
+    fuse,
+    relevant,
+)
 from agent.types import (
     ChatMessage,
     ContextBlock,
@@ -38,10 +48,14 @@ DEFAULT_MIN_SCORES: Mapping[str, float] = {"local": 0.10, "gemini": 0.55}
 
 
 # How much the vector list weighs against the keyword list in the fusion. The local hashed
-# embedder is itself a bag of words, weaker than the keyword index it is fused with: half a
-# vote (chosen on the dev split of bench/retrieval.py; the test split is reported). Learned
-# embeddings (Gemini) get the standard, equal vote.
-DENSE_WEIGHTS: Mapping[str, float] = {"local": 0.5}
+# embedder is itself a bag of words, weaker than the keyword index it is fused with: a quarter
+# of a vote (chosen on the dev split of bench/retrieval.py; the test split is reported).
+# Learned embeddings (Gemini) get the standard, equal vote.
+DENSE_WEIGHTS: Mapping[str, float] = {"local": 0.25}
+
+# Embedders whose similarity is only shared words (the local hashed bag of words): their dense
+# score never vouches for a passage that shares too few words with the question.
+LEXICAL_EMBEDDERS = frozenset({"local"})
 
 
 def default_min_score(embedding_provider: str) -> float:
@@ -97,6 +111,7 @@ class Source:
     dense_score: float | None = None
     lexical_rank: int | None = None
     fused_score: float | None = None
+    proximity_rank: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +159,7 @@ class RagAgent:
         self.llm = llm
         self.min_score = default_min_score(embedder.provider) if min_score is None else min_score
         self.dense_weight = DENSE_WEIGHTS.get(embedder.provider, 1.0)
+        self._dense_vouches = embedder.provider not in LEXICAL_EMBEDDERS
         self._history_window = history_window
         self._max_output_tokens = max_output_tokens
 
@@ -160,14 +176,14 @@ class RagAgent:
         """The bot's best chunks for `query`, best first, numbered from 1.
 
         `hybrid` (the default) fuses the vector search with `lexical` (keyword search) by
-        reciprocal rank, each side fetching several times `top_k` candidates; `semantic` and
-        `keyword` use one side. A chunk is relevant when it matches a content word of the
-        query or its dense score reaches the floor (the bot's `min_score`, else the agent's).
-        `min_score` overrides both; retrieval testing may pass -1 to see every hit.
+        reciprocal rank, each side fetching several times `top_k` candidates, then gives the
+        fused list's head a proximity vote (`add_proximity_vote`); `semantic` and `keyword`
+        use one side. A chunk is relevant when it matches a content word of the query or its
+        dense score reaches the floor (the bot's `min_score`, else the agent's). `min_score`
+        overrides both; retrieval testing may pass -1 to see every hit.
         """
         mode: RetrievalMode = bot.retrieval_mode if lexical is not None else "semantic"
-        floor = min_score if min_score is not None else bot.min_score
-        floor = self.min_score if floor is None else floor
+        floor = self._floor(bot) if min_score is None else min_score
         want = top_k or bot.top_k
         fetch = max(4 * want, 20)
         dense: list[tuple[str, float]] = []
@@ -178,15 +194,35 @@ class RagAgent:
         ranked = [c for c in fused if relevant(c, mode, floor)]
         if mode == "semantic":  # one list: its own scores order it
             ranked.sort(key=lambda c: -(c.dense_score or 0.0))
-        ranked = ranked[: want * 2]  # room for ids the resolver no longer knows
+        # Room for ids the resolver no longer knows; hybrid reads the head for its vote.
+        ranked = ranked[: max(want * 2, PROXIMITY_DEPTH if mode == "hybrid" else 0)]
         if not ranked:
             return []
         chunks = await resolve([c.id for c in ranked])
-        found = [(c, chunks[c.id]) for c in ranked if c.id in chunks][:want]
+        found = [(c, chunks[c.id]) for c in ranked if c.id in chunks]
+        if mode == "hybrid":
+            voted = add_proximity_vote(query, [(c, info.text) for c, info in found])
+            found = [(c, chunks[c.id]) for c, _ in voted]
         return [
             _source(number, c.dense_score if mode == "semantic" else c.fused_score, info, c)
-            for number, (c, info) in enumerate(found, 1)
+            for number, (c, info) in enumerate(found[:want], 1)
         ]
+
+    def _floor(self, bot: BotProfile) -> float:
+        return self.min_score if bot.min_score is None else bot.min_score
+
+    def answerable(self, bot: BotProfile, question: str, sources: Sequence[Source]) -> bool:
+        """Whether the passages answer the question at all: one of them contains at least
+        `MIN_COVERAGE` of its content words, or a learned embedder scores one at the floor."""
+        return any(
+            coverage(question, s.text) >= MIN_COVERAGE
+            or (
+                self._dense_vouches
+                and s.dense_score is not None
+                and s.dense_score >= self._floor(bot)
+            )
+            for s in sources
+        )
 
     async def _dense(self, bot: BotProfile, query: str, fetch: int) -> list[tuple[str, float]]:
         if bot.embedding_model != self.embedder.model:
@@ -261,7 +297,7 @@ class RagAgent:
         sources = (
             await self.retrieve(bot, question, resolve=resolve, lexical=lexical) if grounded else []
         )
-        if grounded and not sources:
+        if grounded and not self.answerable(bot, question, sources):
             return None
         blocks = tuple(ContextBlock(s.number, s.text, s.document_name) for s in sources)
         turn = prompts.user_turn(question, blocks, selected_text)
@@ -295,4 +331,5 @@ def _source(number: int, score: float | None, info: ChunkInfo, candidate: Candid
         dense_score=candidate.dense_score,
         lexical_rank=candidate.lexical_rank,
         fused_score=candidate.fused_score,
+        proximity_rank=candidate.proximity_rank,
     )

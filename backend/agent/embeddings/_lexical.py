@@ -1,4 +1,5 @@
-"""Word normalisation for the local embedder: tokens, a light stemmer and stopwords.
+"""Word normalisation for the local embedder, the answerer and retrieval: tokens, a light
+stemmer, stopwords, content terms and sentences.
 
 Deliberately small: the goal is that "cancelling", "cancelled" and "cancel" meet in one
 feature, not linguistic accuracy. Query and document go through the same code, so an
@@ -86,3 +87,35 @@ def _normalise_ending(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
+
+
+_APOSTROPHE = re.compile(r"['’]")
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed content words, in order, for matching a question against passages.
+
+    Stop words and single letters go; so do contractions' function words: "what's" and
+    "it's" count as "what" and "it" (stop words), "operator's" as "operator", and "can't" or
+    "doesn't" not at all. `tokenize` keeps them whole for the local embedder's features.
+    """
+    out = []
+    for token in tokenize(text):
+        head, *rest = _APOSTROPHE.split(token)
+        if rest and rest[-1] == "t":  # n't: an auxiliary (can't, won't, doesn't)
+            continue
+        if head not in STOPWORDS and (len(head) > 1 or head.isdigit()):
+            out.append(stem(head))
+    return out
+
+
+# A sentence ends at . ! or ? followed by space and something that can start a sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage; line breaks end sentences too (lists, headings, tables)."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        sentences.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
+    return sentences

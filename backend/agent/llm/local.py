@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 from agent.chunking import count_tokens
-from agent.embeddings._lexical import STOPWORDS, stem, tokenize
+from agent.embeddings._lexical import content_terms, split_sentences
 from agent.types import (
     ChatMessage,
     ContextBlock,
@@ -31,8 +31,6 @@ NO_DOCUMENTS = (
     "documents, and there are none to quote for this message."
 )
 
-# A sentence ends at . ! or ? followed by space and something that can start a sentence.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _MIN_SENTENCE_WORDS = 3
 # Sentences scoring below this share of the best one are noise next to it.
 _RELATIVE_CUTOFF = 0.35
@@ -56,20 +54,12 @@ async def stream_words(text: str, usage: Usage) -> AsyncIterator[StreamChunk]:
 
 
 def terms(text: str) -> list[str]:
-    """Stemmed content words, in order: the same normalisation the local embedder uses."""
-    return [stem(w) for w in tokenize(text) if w not in STOPWORDS]
+    """Stemmed content words, in order: retrieval's own (`content_terms`)."""
+    return content_terms(text)
 
 
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
     return set(itertools.pairwise(words))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage; line breaks end sentences too (lists, headings, tables)."""
-    sentences: list[str] = []
-    for line in text.splitlines():
-        sentences.extend(s.strip() for s in _SENTENCE_END.split(line) if s.strip())
-    return sentences
 
 
 @dataclass(frozen=True, slots=True)

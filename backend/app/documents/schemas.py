@@ -118,6 +118,11 @@ class SearchHit(BaseModel):
         default=None, description="Cosine similarity to the query; null: not a vector hit."
     )
     fused_score: float | None = Field(default=None, description="Reciprocal-rank fusion score.")
+    proximity_rank: int | None = Field(
+        default=None,
+        description="Hybrid only: its rank by the best two-sentence window's share of the "
+        "query's words (1 = best), which votes in the fusion; null: no vote.",
+    )
 
 
 class SearchResults(BaseModel):

@@ -251,6 +251,7 @@ async def search(
             lexical_rank=s.lexical_rank,
             dense_score=None if s.dense_score is None else round(s.dense_score, 6),
             fused_score=None if s.fused_score is None else round(s.fused_score, 6),
+            proximity_rank=s.proximity_rank,
         )
         for s in sources
     ]
