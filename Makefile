@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/fairness.py
 	$(BIN)/python bench/vectors.py
+	$(BIN)/python bench/search.py
 	$(BIN)/python bench/widget.py
 	$(BIN)/python bench/retrieval.py
 

@@ -203,7 +203,10 @@ _CHUNKS_BY_KEY = (
     )
     .join(Document, Document.id == DocumentChunk.document_id)
     .where(
-        DocumentChunk.bot_id == bindparam("bot_id"),
+        # The bot is checked on the document: a condition on document_chunks.bot_id leads
+        # SQLite (no statistics) to read every chunk of the bot through its index instead of
+        # looking the few keys up in the (document_id, chunk_index) unique index.
+        Document.bot_id == bindparam("bot_id"),
         DocumentChunk.document_id.in_(bindparam("document_ids", expanding=True)),
         DocumentChunk.chunk_index.in_(bindparam("indexes", expanding=True)),
     )
