@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import ratelimit
 from app.core.db import utcnow
 from app.core.errors import Unauthorized
-from app.core.routes import mark, marked
-from app.core.runtime import SAFE_METHODS, Runtime, SessionDep
+from app.core.routes import SAFE_METHODS, mark, marked, uses
+from app.core.runtime import Runtime, SessionDep
 from app.core.security import hash_secret
 from app.users import service
 from app.users.exceptions import InsufficientScope
@@ -126,10 +125,6 @@ async def _touch(runtime: Runtime, key_id: uuid.UUID) -> None:
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def _uses(dependant: Dependant, call: Callable[..., Any]) -> bool:
-    return dependant.call is call or any(_uses(d, call) for d in dependant.dependencies)
-
-
 def document_security(app: FastAPI) -> None:
     """List the two ways to authenticate in the OpenAPI document (the Authorize button in
     /docs), on every operation that depends on `get_current_user`."""
@@ -145,7 +140,7 @@ def document_security(app: FastAPI) -> None:
         schema = generate()
         schema.setdefault("components", {})["securitySchemes"] = schemes
         for route in app.routes:
-            if isinstance(route, APIRoute) and _uses(route.dependant, get_current_user):
+            if isinstance(route, APIRoute) and uses(route.dependant, get_current_user):
                 for method in route.methods:
                     operation = schema["paths"].get(route.path_format, {}).get(method.lower())
                     if operation is not None:
