@@ -26,7 +26,7 @@ from app.core.runtime import Runtime, SessionDep
 from app.core.security import hash_secret
 from app.users import service
 from app.users.exceptions import InsufficientScope
-from app.users.models import ApiKeyGrant, Principal
+from app.users.models import Principal
 
 E = TypeVar("E", bound=Callable[..., Any])
 
@@ -70,14 +70,16 @@ async def get_current_user(
         service.check_principal(principal, version)
         limited_as = f"user:{principal.id}"
     elif api_key:
-        principal, grant = await _api_key_owner(session, runtime, api_key)
+        principal = await _api_key_owner(session, runtime, api_key)
+        grant = principal.api_key
+        assert grant is not None
         if service.needs_touch(grant):
             # Recorded once: the cached grant says "used now" for the requests that follow.
             grant = dataclasses.replace(grant, last_used_at=utcnow())
-            runtime.cache.set(service.api_key_cache_key(grant.key_hash), (principal, grant))
+            principal = dataclasses.replace(principal, api_key=grant)
+            runtime.cache.set(service.api_key_cache_key(grant.key_hash), principal)
             background.add_task(_touch, runtime, grant.id)
         service.check_principal(principal)
-        principal = dataclasses.replace(principal, api_key=grant)
         limited_as = f"key:{grant.id}"
     else:
         raise Unauthorized()
@@ -106,15 +108,16 @@ def required_scope(request: Request) -> str:
     return scope or ("read" if request.method in SAFE_METHODS else "write")
 
 
-async def _api_key_owner(
-    session: AsyncSession, runtime: Runtime, api_key: str
-) -> tuple[Principal, ApiKeyGrant]:
+async def _api_key_owner(session: AsyncSession, runtime: Runtime, api_key: str) -> Principal:
+    """The key's owner, carrying the key: cached as one object, so a request that hits the
+    cache builds nothing."""
     key = service.api_key_cache_key(hash_secret(api_key))
-    found = runtime.cache.get(key)
-    if found is None:
-        found = await service.api_key_owner(session, api_key)
-        runtime.cache.set(key, found)
-    return found
+    principal = runtime.cache.get(key)
+    if principal is None:
+        owner, grant = await service.api_key_owner(session, api_key)
+        principal = dataclasses.replace(owner, api_key=grant)
+        runtime.cache.set(key, principal)
+    return principal
 
 
 async def _touch(runtime: Runtime, key_id: uuid.UUID) -> None:
