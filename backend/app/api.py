@@ -61,3 +61,7 @@ def include_api(app: FastAPI) -> None:
                 route_class_override=TextRoute,
                 **fields,
             )
+    # FastAPI adds its documentation routes (/openapi.json, /docs, /redoc) first, so every
+    # API request tried each of them before its own; they go after the API's.
+    routes = app.router.routes
+    routes[:] = sorted(routes, key=lambda r: not getattr(r, "path", "").startswith(API_PREFIX))

@@ -18,6 +18,7 @@ from app.core.middleware import (
     ClientRateLimitMiddleware,
     ObservabilityMiddleware,
 )
+from app.core.routes import TextRoute
 from app.core.runtime import Runtime
 from app.dashboard.router import mount_dashboard
 from app.users.dependencies import document_security
@@ -57,6 +58,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime or Runtime(settings)
     _ = settings.resolved_secret_key  # generate it now, not on the first login
 
+    # Routes added to the app itself get the API's route class too (it opens the session).
+    app.router.route_class = TextRoute
     install_error_handlers(app)
     include_api(app)
     document_security(app)

@@ -9,6 +9,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 MAX_OFFSET = 2**31 - 1
@@ -48,10 +49,8 @@ async def paginate(
     SQL is then compiled and keyed once per process instead of on every request.
     """
     values = {**(binds or {}), "page_limit": params.limit, "page_offset": params.offset}
-    if _plain_columns(stmt):  # Core runs these without the ORM's per-statement work
-        rows = (await (await session.connection()).execute(_paged(stmt), values)).all()
-    else:
-        rows = (await session.execute(_paged(stmt), values)).all()
+    # One trip into SQLAlchemy's greenlet for the connection, the statement and its rows.
+    rows = await session.run_sync(_page_rows, _paged(stmt), values, _plain_columns(stmt))
     if rows:
         total = int(rows[0][-1])
     elif params.offset:  # past the end: the window count came back with no row
@@ -62,6 +61,12 @@ async def paginate(
     if _selects_one_entity(stmt):
         return [row[0] for row in rows], int(total or 0)
     return rows, int(total or 0)
+
+
+def _page_rows(session: Session, stmt: Select, values: dict[str, Any], plain: bool) -> Any:
+    if plain:  # Core runs these without the ORM's per-statement work
+        return session.connection().execute(stmt, values).all()
+    return session.execute(stmt, values).all()
 
 
 _paged_statements: WeakKeyDictionary[Select, Select] = WeakKeyDictionary()

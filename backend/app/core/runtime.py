@@ -31,7 +31,7 @@ from app.core.db import create_engine, create_sessionmaker, read_engine
 from app.core.errors import AppError
 from app.core.logging import get_logger
 from app.core.ratelimit import RateLimiter, build_storage
-from app.core.routes import READS_ONLY, marked
+from app.core.routes import request_session
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from agent.factory import AgentProviders
 
 log = get_logger(__name__)
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Runtime:
@@ -168,17 +167,8 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: `read()` for GET, HEAD and routes marked `reads_only`,
-    `transaction()` otherwise.
-
-    Authentication, ownership dependencies and the route share it (one per request). It ends
-    when the route returns, before the response is sent, so a failed commit is a 500.
-    """
-    runtime: Runtime = request.app.state.runtime
-    reads = request.method in SAFE_METHODS or marked(request.scope.get("endpoint"), READS_ONLY)
-    async with runtime.read() if reads else runtime.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+# The request's unit of work: `read()` for GET, HEAD and routes marked `reads_only`,
+# `transaction()` otherwise. Authentication, ownership dependencies and the route share it
+# (one per request). The route class opens it (`app.core.routes.TextRoute`) and ends it when
+# the route returns, before the response is sent, so a failed commit is a 500.
+SessionDep = Annotated[AsyncSession, Depends(request_session)]

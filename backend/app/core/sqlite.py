@@ -24,6 +24,7 @@ import asyncio
 import collections
 import re
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_cursor
@@ -40,6 +41,13 @@ DRIVER = "chatsphere"
 _PLAIN_SELECT = re.compile(r"\s*SELECT\b(?!.*\bFOR\s+UPDATE\b)", re.IGNORECASE | re.DOTALL)
 # While a statement runs on the event loop it must never wait for a lock.
 _NO_WAIT, _WAIT_MS = "PRAGMA busy_timeout = 0", 30_000
+
+
+@lru_cache(maxsize=1024)
+def _is_plain_select(operation: str) -> bool:
+    """Remembered per SQL string: the lookahead scans the whole statement (8 µs for the bots
+    list), and compiled statements come back as the same strings from SQLAlchemy's cache."""
+    return _PLAIN_SELECT.match(operation) is not None
 
 
 def _run(
@@ -113,7 +121,7 @@ class OneTripCursor(AsyncAdapt_dbapi_cursor):
         async with self._adapt_connection._execute_mutex:
             raw = connection._conn  # type: ignore[attr-defined]
             result = None
-            if not many and self._adapt_connection.inline_reads and _PLAIN_SELECT.match(operation):
+            if not many and self._adapt_connection.inline_reads and _is_plain_select(operation):
                 try:
                     result = _run_now(raw, operation, parameters)
                 except sqlite3.OperationalError as error:

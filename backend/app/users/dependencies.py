@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import ratelimit
 from app.core.db import utcnow
 from app.core.errors import Unauthorized
-from app.core.routes import mark, marked
-from app.core.runtime import SAFE_METHODS, Runtime, SessionDep
+from app.core.routes import SAFE_METHODS, mark, marked, uses
+from app.core.runtime import Runtime, SessionDep
 from app.core.security import hash_secret
 from app.users import service
 from app.users.exceptions import InsufficientScope
-from app.users.models import ApiKeyGrant, Principal
+from app.users.models import Principal
 
 E = TypeVar("E", bound=Callable[..., Any])
 
@@ -71,14 +70,16 @@ async def get_current_user(
         service.check_principal(principal, version)
         limited_as = f"user:{principal.id}"
     elif api_key:
-        principal, grant = await _api_key_owner(session, runtime, api_key)
+        principal = await _api_key_owner(session, runtime, api_key)
+        grant = principal.api_key
+        assert grant is not None
         if service.needs_touch(grant):
             # Recorded once: the cached grant says "used now" for the requests that follow.
             grant = dataclasses.replace(grant, last_used_at=utcnow())
-            runtime.cache.set(service.api_key_cache_key(grant.key_hash), (principal, grant))
+            principal = dataclasses.replace(principal, api_key=grant)
+            runtime.cache.set(service.api_key_cache_key(grant.key_hash), principal)
             background.add_task(_touch, runtime, grant.id)
         service.check_principal(principal)
-        principal = dataclasses.replace(principal, api_key=grant)
         limited_as = f"key:{grant.id}"
     else:
         raise Unauthorized()
@@ -107,15 +108,16 @@ def required_scope(request: Request) -> str:
     return scope or ("read" if request.method in SAFE_METHODS else "write")
 
 
-async def _api_key_owner(
-    session: AsyncSession, runtime: Runtime, api_key: str
-) -> tuple[Principal, ApiKeyGrant]:
+async def _api_key_owner(session: AsyncSession, runtime: Runtime, api_key: str) -> Principal:
+    """The key's owner, carrying the key: cached as one object, so a request that hits the
+    cache builds nothing."""
     key = service.api_key_cache_key(hash_secret(api_key))
-    found = runtime.cache.get(key)
-    if found is None:
-        found = await service.api_key_owner(session, api_key)
-        runtime.cache.set(key, found)
-    return found
+    principal = runtime.cache.get(key)
+    if principal is None:
+        owner, grant = await service.api_key_owner(session, api_key)
+        principal = dataclasses.replace(owner, api_key=grant)
+        runtime.cache.set(key, principal)
+    return principal
 
 
 async def _touch(runtime: Runtime, key_id: uuid.UUID) -> None:
@@ -124,10 +126,6 @@ async def _touch(runtime: Runtime, key_id: uuid.UUID) -> None:
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
-
-
-def _uses(dependant: Dependant, call: Callable[..., Any]) -> bool:
-    return dependant.call is call or any(_uses(d, call) for d in dependant.dependencies)
 
 
 def document_security(app: FastAPI) -> None:
@@ -145,7 +143,7 @@ def document_security(app: FastAPI) -> None:
         schema = generate()
         schema.setdefault("components", {})["securitySchemes"] = schemes
         for route in app.routes:
-            if isinstance(route, APIRoute) and _uses(route.dependant, get_current_user):
+            if isinstance(route, APIRoute) and uses(route.dependant, get_current_user):
                 for method in route.methods:
                     operation = schema["paths"].get(route.path_format, {}).get(method.lower())
                     if operation is not None:
