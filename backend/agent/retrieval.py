@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from agent.embeddings._lexical import content_terms, split_sentences, stem
+from agent.embeddings._lexical import content_terms, question_terms, split_sentences, stem
 
 RetrievalMode = Literal["hybrid", "semantic", "keyword"]
 RRF_K = 60
@@ -90,7 +90,7 @@ def add_proximity_vote(
 ) -> list[tuple[Candidate, str]]:
     """(candidate, chunk text) pairs, best first, re-ordered after a third RRF vote: the
     chunks ranked by how well their best sentence window covers the question's rare words."""
-    words = set(content_terms(question))
+    words = set(question_terms(question))
     if not words or len(candidates) < 2:
         return list(candidates)
     windows = [_windows(text, words) for _, text in candidates]
@@ -127,7 +127,7 @@ def _windows(text: str, words: set[str]) -> list[set[str]]:
 
 def coverage(question: str, text: str) -> float:
     """The share of the question's content words (stemmed, frame words aside) in `text`."""
-    words = set(content_terms(question))
+    words = set(question_terms(question))
     words = (words - QUESTION_FRAME) or words
     if not words:
         return 0.0

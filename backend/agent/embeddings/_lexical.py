@@ -91,6 +91,38 @@ def tokenize(text: str) -> list[str]:
 
 _APOSTROPHE = re.compile(r"['’]")
 
+# Function words of other common languages (German, French, Spanish, Italian, Portuguese,
+# Dutch): articles, pronouns, prepositions, auxiliaries and question words. Only
+# `question_terms` drops them, and only from a question with no English function word, so that
+# "Wie kann ich mein Passwort ändern?" is about "passwort ändern" while "os", "del", "die" or
+# "mit" in an English question about Python, Perl or licences keep their meaning. The
+# embedder's features and the keyword index are left as they were. Words that are also
+# common English content words ("war", "bin", "man", "con", "come", "ton", "hay", "dos") are
+# not in the list.
+OTHER_FUNCTION_WORDS = frozenset(
+    """
+    der die das den dem des ein eine einen einem einer und oder ist sind wie was wo wann warum
+    welche welcher welches ich du er sie es wir ihr mein meine meinen meinem mich mir dein ihre
+    ihren ihrem kann können muss müssen soll sollte wird werden habe hat haben mit von zu zum
+    zur für auf aus bei nach im ins um nicht kein keine auch noch sich wenn dass ob gibt wer
+    wen wem de le la les un une et est sont pour dans sur avec que qui ce cette ces mon ma mes
+    ta combien tes votre vos notre nos je tu il elle nous vous ils elles comment pourquoi quand
+    quel quelle quels quelles puis peux peut pouvez faire fait se sa son ses au aux ne pas ou
+    où si el los las una unos unas del y en por para mi mis su sus yo lo como cómo qué quién
+    cuál cuándo dónde puedo puede al sí más este esta estos ese esa me te cuánto cuánta cuántos
+    cuántas gli di da della dei delle che perché quale posso può mio mia miei mie ci ti non è
+    os uma onde qual meu minha meus minhas com não em na no é het een hoe wat waar wanneer mijn
+    kunnen voor met op niet
+    """.split()
+)
+
+
+# Words that mark a text as English (none of them is a function word in the list above).
+_ENGLISH = frozenset(
+    "the is are do does did how what my you your and can of to with which why when where who "
+    "this that it be have has for".split()
+)
+
 
 def content_terms(text: str) -> list[str]:
     """Stemmed content words, in order, for matching a question against passages.
@@ -99,12 +131,28 @@ def content_terms(text: str) -> list[str]:
     "it's" count as "what" and "it" (stop words), "operator's" as "operator", and "can't" or
     "doesn't" not at all. `tokenize` keeps them whole for the local embedder's features.
     """
+    return _terms(tokenize(text), STOPWORDS)
+
+
+def question_terms(question: str) -> list[str]:
+    """`content_terms` of a question; when it has no English function word, the function
+    words of the other languages in `OTHER_FUNCTION_WORDS` go too. Passages keep theirs:
+    they only ever meet the question's words."""
+    tokens = tokenize(question)
+    if _ENGLISH.intersection(tokens):
+        return _terms(tokens, STOPWORDS)
+    return _terms(tokens, STOPWORDS | OTHER_FUNCTION_WORDS)
+
+
+def _terms(tokens: list[str], stopwords: frozenset[str]) -> list[str]:
     out = []
-    for token in tokenize(text):
+    for token in tokens:
         head, *rest = _APOSTROPHE.split(token)
         if rest and rest[-1] == "t":  # n't: an auxiliary (can't, won't, doesn't)
             continue
-        if head not in STOPWORDS and (len(head) > 1 or head.isdigit()):
+        if head in stopwords:
+            continue
+        if len(head) > 1 or head.isdigit():
             out.append(stem(head))
     return out
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 from agent.chunking import count_tokens
-from agent.embeddings._lexical import content_terms, split_sentences
+from agent.embeddings._lexical import content_terms, question_terms, split_sentences
 from agent.types import (
     ChatMessage,
     ContextBlock,
@@ -175,7 +175,7 @@ def _clip(text: str, limit: int) -> str:
 
 def _score_sentences(grounding: Grounding) -> Iterable[_Candidate]:
     weights = _query_weights(grounding)
-    question_bigrams = _bigrams(terms(grounding.question))
+    question_bigrams = _bigrams(question_terms(grounding.question))
     idf = _idf(grounding.blocks)
     for rank, block in enumerate(grounding.blocks):
         prior = 1.0 / (1.0 + _RANK_DECAY * rank)
@@ -195,7 +195,7 @@ def _score_sentences(grounding: Grounding) -> Iterable[_Candidate]:
 def _query_weights(grounding: Grounding) -> dict[str, float]:
     """Question words count fully; words of the visitor's highlighted text count half."""
     weights = dict.fromkeys(terms(grounding.selected_text or ""), _SELECTION_WEIGHT)
-    weights.update(dict.fromkeys(terms(grounding.question), _QUESTION_WEIGHT))
+    weights.update(dict.fromkeys(question_terms(grounding.question), _QUESTION_WEIGHT))
     return weights
 
 

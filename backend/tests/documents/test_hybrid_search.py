@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.embeddings._lexical import content_terms
+from agent.embeddings._lexical import content_terms, question_terms
 from agent.retrieval import Candidate, add_proximity_vote, coverage, fuse, relevant
 from app.documents.lexical import query_terms
 from tests.chat.conftest import add_document, ask, create_bot, start_conversation
@@ -159,3 +159,28 @@ def test_coverage_counts_the_questions_subject_words():
     assert coverage("Are refunds possible for gift cards?", text) == pytest.approx(1 / 3)
     assert coverage("How long does it take?", "It takes long.") == 1.0  # only frame words
     assert coverage("What is it?", text) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        ("Wie kann ich mein Passwort ändern?", "Ihr Passwort ändern Sie in den Einstellungen."),
+        ("Kann ich meine Bestellung zurückgeben?", "Jede Bestellung können Sie zurückgeben."),
+        ("Comment puis-je changer mon mot de passe ?", "Changer le mot de passe : Compte."),
+        ("¿Puedo devolver mi pedido?", "Puede devolver cualquier pedido en 30 días."),
+    ],
+)
+def test_other_languages_function_words_do_not_count(question, passage):
+    # Before: "wie", "kann", "ich", "mein" counted as subject words, so the German question
+    # covered a third of its words and got the fallback.
+    assert coverage(question, passage) >= 0.5
+    assert coverage("Wer hat die Fußball-WM gewonnen?", passage) == 0.0
+
+
+def test_english_questions_keep_words_other_languages_use_as_function_words():
+    # "os" and "del" are Python, "die" is Perl: function words only in other languages.
+    question = "How do I use the os module to del a file, or die?"
+    assert question_terms(question) == ["os", "modul", "del", "file", "die"]
+    assert question_terms("Wie kann ich das Passwort ändern?") == ["passwort", "ändern"]
+    # Passages keep every word: they only ever meet the question's.
+    assert content_terms("Wie kann ich das Passwort ändern?")[:3] == ["wie", "kann", "ich"]
