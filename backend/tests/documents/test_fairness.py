@@ -76,5 +76,11 @@ async def test_one_owners_backlog_does_not_hold_another_owners_document(
             assert doc["status"] == "ready", doc
     started = await _started_at(engine, backlog)
     order = sorted(backlog, key=lambda i: started[i])
-    assert order == backlog, "A's documents did not start in the order they were queued"
+    # Claims follow the queue; the stamps are taken just after each claim, so two workers
+    # claiming neighbours at the same moment may stamp them either way round. No document
+    # may start more than one place (workers - 1) away from its place in the queue.
+    shifts = [abs(order.index(document_id) - n) for n, document_id in enumerate(backlog)]
+    assert max(shifts) <= len(two_workers) - 1, (
+        f"A's documents did not start in the order they were queued: shifts {shifts}"
+    )
     assert "document_ready" in first.log() and "document_ready" in second.log()
